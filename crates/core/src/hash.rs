@@ -1,0 +1,45 @@
+//! Content hashes and the deterministic ids derived from them.
+
+use sha2::{Digest, Sha256};
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A short, stable id: `prefix` followed by the first 24 hex digits (96 bits) of SHA-256 over the parts,
+/// each part length-prefixed so that ("ab","c") and ("a","bc") differ.
+pub fn stable_id(prefix: &str, parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    let digest = h.finalize();
+    let mut out = String::with_capacity(prefix.len() + 24);
+    out.push_str(prefix);
+    out.push_str(&hex::encode(&digest[..12]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_empty_input_is_the_known_constant() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn stable_id_separates_parts() {
+        assert_ne!(
+            stable_id("x_", &[b"ab", b"c"]),
+            stable_id("x_", &[b"a", b"bc"])
+        );
+        assert_eq!(stable_id("x_", &[b"a"]).len(), 2 + 24);
+    }
+}

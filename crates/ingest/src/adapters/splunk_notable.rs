@@ -1,0 +1,23 @@
+//! PLACEHOLDER: being written in this session; detects nothing yet.
+
+use picket_core::SourceFormat;
+use serde_json::Value;
+
+use super::{Normalized, SourceAdapter};
+use crate::error::AdapterError;
+
+pub struct SplunkNotable;
+
+impl SourceAdapter for SplunkNotable {
+    fn format(&self) -> SourceFormat {
+        SourceFormat::SplunkNotable
+    }
+
+    fn detect(&self, _doc: &Value) -> bool {
+        false
+    }
+
+    fn normalize(&self, _doc: &Value) -> Result<Normalized, AdapterError> {
+        Err(AdapterError::Missing("adapter not written yet"))
+    }
+}

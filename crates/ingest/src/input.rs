@@ -1,0 +1,466 @@
+//! Splitting a payload into records, each kept byte for byte.
+//!
+//! Accepted shapes: one JSON value, a JSON array of values, NDJSON (one value per line), concatenated
+//! JSON values (pretty-printed one after another), and CSV with a header line. A record that cannot be
+//! read becomes a located [`RecordError`]; the records around it are still returned.
+
+use picket_core::ErrorCode;
+use serde_json::value::RawValue;
+
+use crate::error::{Location, RecordError};
+
+/// How to read a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputKind {
+    /// JSON in any of its shapes when the payload starts with `{` or `[`, CSV otherwise.
+    #[default]
+    Auto,
+    Json,
+    Csv,
+}
+
+/// One record: its bytes exactly as received, and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawRecord {
+    /// A JSON value (object expected; adapters reject other values).
+    Json { text: String, location: Location },
+    /// A CSV row: the header's names paired with the row's values, and the row's exact text.
+    Csv {
+        fields: Vec<(String, String)>,
+        text: String,
+        location: Location,
+    },
+}
+
+impl RawRecord {
+    pub fn text(&self) -> &str {
+        match self {
+            Self::Json { text, .. } | Self::Csv { text, .. } => text,
+        }
+    }
+
+    pub fn location(&self) -> &Location {
+        match self {
+            Self::Json { location, .. } | Self::Csv { location, .. } => location,
+        }
+    }
+}
+
+/// Splits `bytes` into records. `source` names the payload in locations (a path, `-`, `request`).
+pub fn split(bytes: &[u8], kind: InputKind, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    let first = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let kind = match kind {
+        InputKind::Auto if matches!(body[first], b'{' | b'[') => InputKind::Json,
+        InputKind::Auto => InputKind::Csv,
+        k => k,
+    };
+    match kind {
+        InputKind::Csv => split_csv(body, source),
+        _ => split_json(body, first, source),
+    }
+}
+
+fn loc(source: &str, line: u64, index: u64) -> Location {
+    Location {
+        source: source.to_owned(),
+        line,
+        index,
+    }
+}
+
+/// 1-based line number of byte offset `at`.
+fn line_of(body: &[u8], at: usize) -> u64 {
+    1 + body[..at.min(body.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+}
+
+fn utf8_error(
+    body: &[u8],
+    e: std::str::Utf8Error,
+    base: usize,
+    source: &str,
+    index: u64,
+) -> RecordError {
+    let at = base + e.valid_up_to();
+    RecordError::new(
+        ErrorCode::InvalidJson,
+        format!("invalid UTF-8 at byte {at}"),
+        loc(source, line_of(body, at), index),
+    )
+}
+
+fn json_error(e: &serde_json::Error, line: u64, source: &str, index: u64) -> RecordError {
+    let msg = e.to_string();
+    let code = if msg.contains("recursion limit") {
+        ErrorCode::TooDeep
+    } else {
+        ErrorCode::InvalidJson
+    };
+    let reason = if code == ErrorCode::TooDeep {
+        "JSON nests deeper than 128 levels".to_owned()
+    } else {
+        format!("invalid JSON: {msg}")
+    };
+    // serde_json's line is relative to the slice it parsed.
+    RecordError::new(
+        code,
+        reason,
+        loc(source, line + e.line().saturating_sub(1) as u64, index),
+    )
+}
+
+fn split_json(body: &[u8], first: usize, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    let text = match std::str::from_utf8(body) {
+        Ok(t) => t,
+        // Invalid UTF-8 somewhere: fall back to line mode so that only the bad lines are rejected.
+        Err(_) => return split_lines(body, source),
+    };
+    if body[first] == b'[' {
+        return split_array(text, first, source);
+    }
+    // One value (pretty-printed or not)?
+    if let Ok(raw) = serde_json::from_str::<&RawValue>(text) {
+        return vec![Ok(RawRecord::Json {
+            text: raw.get().to_owned(),
+            location: loc(source, line_of(body, first), 0),
+        })];
+    }
+    // NDJSON when the first non-empty line is a value by itself; concatenated values otherwise.
+    let first_line_end = body[first..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(body.len(), |p| first + p);
+    if serde_json::from_slice::<&RawValue>(&body[first..first_line_end]).is_ok() {
+        split_lines(body, source)
+    } else {
+        split_stream(text, source)
+    }
+}
+
+fn split_lines(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut line_no = 0u64;
+    while start < body.len() {
+        line_no += 1;
+        let end = body[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(body.len(), |p| start + p);
+        let line = &body[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let base = start;
+        start = end + 1;
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let index = out.len() as u64;
+        let rec = match std::str::from_utf8(line) {
+            Err(e) => Err(utf8_error(body, e, base, source, index)),
+            Ok(s) => match serde_json::from_str::<&RawValue>(s) {
+                Ok(raw) => Ok(RawRecord::Json {
+                    text: raw.get().to_owned(),
+                    location: loc(source, line_no, index),
+                }),
+                Err(e) => Err(json_error(&e, line_no, source, index)),
+            },
+        };
+        out.push(rec);
+    }
+    out
+}
+
+fn split_stream(text: &str, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    loop {
+        let offset = stream.byte_offset();
+        let start = offset + text[offset..].len() - text[offset..].trim_start().len();
+        match stream.next() {
+            None => break,
+            Some(Ok(raw)) => {
+                let index = out.len() as u64;
+                out.push(Ok(RawRecord::Json {
+                    text: raw.get().to_owned(),
+                    location: loc(source, line_of(text.as_bytes(), start), index),
+                }));
+            }
+            Some(Err(e)) => {
+                // Past a syntax error nothing can be trusted to start a record: report it and stop.
+                let index = out.len() as u64;
+                let mut err = json_error(&e, 1, source, index);
+                err.message
+                    .push_str(" (the rest of the payload after this point was not read)");
+                out.push(Err(err));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn split_array(text: &str, first: usize, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Ok(items) => {
+            // Locate each element by searching forward for its exact text.
+            let mut cursor = first + 1;
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    let s = raw.get();
+                    let at = text[cursor..].find(s).map_or(cursor, |p| cursor + p);
+                    cursor = at + s.len();
+                    Ok(RawRecord::Json {
+                        text: s.to_owned(),
+                        location: loc(source, line_of(text.as_bytes(), at), i as u64),
+                    })
+                })
+                .collect()
+        }
+        Err(e) => {
+            // Keep the elements before the error: re-read the prefix element by element.
+            let mut out = Vec::new();
+            let mut rest = &text[first + 1..];
+            let mut consumed = first + 1;
+            loop {
+                let trimmed = rest.trim_start();
+                consumed += rest.len() - trimmed.len();
+                rest = trimmed;
+                if rest.starts_with(']') || rest.is_empty() {
+                    break;
+                }
+                let mut it = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+                match it.next() {
+                    Some(Ok(raw)) => {
+                        let used = it.byte_offset();
+                        out.push(Ok(RawRecord::Json {
+                            text: raw.get().to_owned(),
+                            location: loc(
+                                source,
+                                line_of(text.as_bytes(), consumed),
+                                out.len() as u64,
+                            ),
+                        }));
+                        rest = rest[used..].trim_start();
+                        consumed = text.len() - rest.len();
+                        match rest.strip_prefix(',') {
+                            Some(r) => {
+                                rest = r;
+                                consumed += 1;
+                            }
+                            None => break,
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            let index = out.len() as u64;
+            let mut err = json_error(&e, 1, source, index);
+            err.message
+                .push_str(" (array elements after this point were not read)");
+            out.push(Err(err));
+            out
+        }
+    }
+}
+
+fn split_csv(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    let mut out = Vec::new();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(body);
+    let headers: Vec<String> = match rdr.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).trim().to_owned())
+            .collect(),
+        Err(e) => {
+            out.push(Err(RecordError::new(
+                ErrorCode::InvalidJson,
+                format!("invalid CSV header: {e}"),
+                loc(source, 1, 0),
+            )));
+            return out;
+        }
+    };
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        let index = out.len() as u64;
+        let pos_before = rdr.position().clone();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let pos = rec.position().cloned().unwrap_or(pos_before);
+                let start = pos.byte() as usize;
+                let end = rdr.position().byte() as usize;
+                let raw = &body[start..end.min(body.len())];
+                let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+                let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                let location = loc(source, pos.line(), index);
+                let text = match std::str::from_utf8(raw) {
+                    Ok(t) => t.to_owned(),
+                    Err(e) => {
+                        out.push(Err(utf8_error(body, e, start, source, index)));
+                        continue;
+                    }
+                };
+                if rec.len() != headers.len() {
+                    out.push(Err(RecordError::new(
+                        ErrorCode::InvalidRecord,
+                        format!(
+                            "CSV row has {} fields, header has {}",
+                            rec.len(),
+                            headers.len()
+                        ),
+                        location,
+                    )));
+                    continue;
+                }
+                let fields = headers
+                    .iter()
+                    .zip(rec.iter())
+                    .map(|(h, v)| (h.clone(), String::from_utf8_lossy(v).into_owned()))
+                    .collect();
+                out.push(Ok(RawRecord::Csv {
+                    fields,
+                    text,
+                    location,
+                }));
+            }
+            Err(e) => {
+                let line = e.position().map_or(pos_before.line(), |p| p.line());
+                out.push(Err(RecordError::new(
+                    ErrorCode::InvalidJson,
+                    format!("invalid CSV: {e}"),
+                    loc(source, line, index),
+                )));
+                if !matches!(
+                    e.kind(),
+                    csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
+                ) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(v: &[Result<RawRecord, RecordError>]) -> Vec<String> {
+        v.iter()
+            .map(|r| match r {
+                Ok(r) => format!("{}@{}", r.text(), r.location().line),
+                Err(e) => format!("ERR {}@{}", e.code.as_str(), e.location.line),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pretty_object_keeps_its_bytes() {
+        let body = b"\n{\n  \"a\": 1,\n  \"b\": [1, 2]\n}\n";
+        let r = split(body, InputKind::Auto, "f");
+        assert_eq!(texts(&r), vec!["{\n  \"a\": 1,\n  \"b\": [1, 2]\n}@2"]);
+    }
+
+    #[test]
+    fn array_elements_are_located() {
+        let body = b"[\n {\"a\":1},\n {\"b\": 2}\n]";
+        assert_eq!(
+            texts(&split(body, InputKind::Auto, "f")),
+            vec!["{\"a\":1}@2", "{\"b\": 2}@3"]
+        );
+    }
+
+    #[test]
+    fn broken_array_keeps_the_elements_before_the_break() {
+        let body = b"[{\"a\":1},\n{\"b\":2},\n{\"c\": oops}]";
+        let r = split(body, InputKind::Auto, "f");
+        assert_eq!(
+            texts(&r)[..2],
+            ["{\"a\":1}@1".to_owned(), "{\"b\":2}@2".to_owned()]
+        );
+        assert!(texts(&r)[2].starts_with("ERR invalid_json@3"));
+    }
+
+    #[test]
+    fn ndjson_bad_lines_do_not_lose_good_ones() {
+        let body = b"{\"a\":1}\n{bad\n\n{\"c\":3}\r\n\xff\xfe\n{\"d\":4}";
+        let r = split(body, InputKind::Auto, "x.ndjson");
+        assert_eq!(
+            texts(&r),
+            vec![
+                "{\"a\":1}@1",
+                "ERR invalid_json@2",
+                "{\"c\":3}@4",
+                "ERR invalid_json@5",
+                "{\"d\":4}@6"
+            ]
+        );
+    }
+
+    #[test]
+    fn concatenated_pretty_objects() {
+        let body = b"{\n\"a\": 1\n}\n{\n\"b\": 2\n}\n";
+        assert_eq!(
+            texts(&split(body, InputKind::Auto, "f")),
+            vec!["{\n\"a\": 1\n}@1", "{\n\"b\": 2\n}@4"]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_split_without_recursing() {
+        // Splitting skims values without building them; depth limits apply when a record is parsed.
+        let body = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let r = split(body.as_bytes(), InputKind::Auto, "f");
+        assert_eq!(r.len(), 1);
+        assert!(r[0].is_ok());
+    }
+
+    #[test]
+    fn csv_rows_keep_their_text_and_line() {
+        let body = b"time,name,host\n1642723347,\"Wazuh: a, b\",mail\nshort\n1642723352,x,web\n";
+        let r = split(body, InputKind::Auto, "a.csv");
+        assert_eq!(
+            texts(&r),
+            vec![
+                "1642723347,\"Wazuh: a, b\",mail@2",
+                "ERR invalid_record@3",
+                "1642723352,x,web@4"
+            ]
+        );
+        match &r[0] {
+            Ok(RawRecord::Csv { fields, .. }) => {
+                assert_eq!(fields[1], ("name".into(), "Wazuh: a, b".into()))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_payload_has_no_records() {
+        assert!(split(b"  \n ", InputKind::Auto, "f").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = split(&bytes, InputKind::Auto, "p");
+            let _ = split(&bytes, InputKind::Csv, "p");
+            let _ = split(&bytes, InputKind::Json, "p");
+        }
+    }
+}
