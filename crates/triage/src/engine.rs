@@ -1,0 +1,543 @@
+//! Deduplication and correlation state.
+//!
+//! Alerts fold into *groups* (same source event, or the same fingerprint of rule and key entities
+//! within the dedup window); groups join *incidents* when they share an entity within the correlation
+//! window. Routine groups (a rule that has fired on the same entity many times before) and suppressed
+//! ones never link: a chatty benign rule must not keep a host's incident open or drag its thousands of
+//! repeats into an escalated incident.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use jiff::Timestamp;
+use picket_core::hash::stable_id;
+use picket_core::{Alert, AttackRef, Incident, ObservableType, Severity, SourceFormat};
+
+use crate::assess;
+use crate::config::TriageConfig;
+use crate::knowledge::{Knowledge, rule_key};
+use crate::tactics::{self, Inferred};
+
+/// What the engine keeps of the first alert of a group: enough to assess and to cite, no raw bytes.
+#[derive(Debug, Clone)]
+pub struct GroupSummary {
+    pub alert_id: String,
+    pub format: SourceFormat,
+    pub raw_sha256: String,
+    pub rule_key: String,
+    pub rule_name: String,
+    pub message: String,
+    pub severity: Severity,
+    pub attack: Vec<AttackRef>,
+    pub inferred: Option<Inferred>,
+    pub hosts: Vec<String>,
+    pub users: Vec<String>,
+    pub ips: Vec<String>,
+    /// (type, value, labels, benign lists)
+    pub observables: Vec<(ObservableType, String, Vec<String>, Vec<String>)>,
+}
+
+/// A deduplicated alert: its first occurrence and how often it repeated.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub summary: GroupSummary,
+    pub fingerprint: u64,
+    pub incident: usize,
+    pub count: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Occurrences of this rule on this group's entities before the group began.
+    pub prior: u64,
+    pub routine: bool,
+    /// Index into `Knowledge::suppressions`.
+    pub suppressed_by: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct IncState {
+    id: String,
+    groups: Vec<usize>,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    merged_into: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct EntitySlot {
+    incident: usize,
+    last_seen: i64,
+    links: u32,
+}
+
+/// What `push` did with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The same source event was already seen: ignored (ingest is idempotent).
+    Duplicate,
+    /// Folded into an existing group as a repeat.
+    Folded,
+    /// Started a new group.
+    NewGroup,
+}
+
+/// The triage engine. Feed alerts with [`Engine::push`]; read incidents with [`Engine::drain_updated`],
+/// [`Engine::drain_final`] or [`Engine::finish`].
+pub struct Engine {
+    cfg: TriageConfig,
+    knowledge: Knowledge,
+    seen_ids: HashSet<u64>,
+    groups: Vec<Group>,
+    by_fingerprint: HashMap<u64, usize>,
+    incidents: Vec<IncState>,
+    entities: HashMap<u64, EntitySlot>,
+    counts: HashMap<(u64, u64), u64>,
+    dirty: HashSet<usize>,
+    emitted_final: HashSet<usize>,
+    watermark: i64,
+}
+
+fn h64<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+impl Engine {
+    pub fn new(cfg: TriageConfig, knowledge: Knowledge) -> Self {
+        Self {
+            cfg,
+            knowledge,
+            seen_ids: HashSet::new(),
+            groups: Vec::new(),
+            by_fingerprint: HashMap::new(),
+            incidents: Vec::new(),
+            entities: HashMap::new(),
+            counts: HashMap::new(),
+            dirty: HashSet::new(),
+            emitted_final: HashSet::new(),
+            watermark: i64::MIN,
+        }
+    }
+
+    pub fn config(&self) -> &TriageConfig {
+        &self.cfg
+    }
+
+    pub fn knowledge(&self) -> &Knowledge {
+        &self.knowledge
+    }
+
+    pub fn knowledge_mut(&mut self) -> &mut Knowledge {
+        &mut self.knowledge
+    }
+
+    /// Number of groups (deduplicated alerts) held.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Feeds one alert. Alerts should arrive roughly in time order; stragglers within the windows fold
+    /// and join as if on time.
+    pub fn push(&mut self, alert: &Alert) -> Pushed {
+        if !self.seen_ids.insert(h64(alert.id.as_str())) {
+            return Pushed::Duplicate;
+        }
+        let t = alert.time.as_second();
+        self.watermark = self.watermark.max(t);
+        let rkey = rule_key(alert);
+        let rhash = h64(rkey.as_str());
+        let keys = entity_keys(alert);
+        let fp = fingerprint(&rkey, alert);
+        for &k in &keys {
+            *self.counts.entry((rhash, k)).or_default() += 1;
+        }
+
+        if let Some(&g) = self.by_fingerprint.get(&fp) {
+            let dedup = self.cfg.dedup_window_secs as i64;
+            let grp = &self.groups[g];
+            if t <= grp.last_seen.as_second() + dedup && t >= grp.first_seen.as_second() - dedup {
+                self.fold(g, alert.time);
+                return Pushed::Folded;
+            }
+        }
+        self.new_group(alert, rkey, rhash, keys, fp);
+        Pushed::NewGroup
+    }
+
+    fn fold(&mut self, g: usize, time: Timestamp) {
+        let (routine_after, routine_span) =
+            (self.cfg.routine_after, self.cfg.routine_span_secs as i64);
+        let grp = &mut self.groups[g];
+        grp.count += 1;
+        grp.last_seen = grp.last_seen.max(time);
+        grp.first_seen = grp.first_seen.min(time);
+        let span = grp.last_seen.as_second() - grp.first_seen.as_second();
+        let became_routine =
+            !grp.routine && grp.prior + grp.count >= routine_after && span >= routine_span;
+        if became_routine {
+            grp.routine = true;
+        }
+        let inc = self.root(self.groups[g].incident);
+        if became_routine && self.incidents[inc].groups.len() > 1 {
+            self.detach(g);
+        } else {
+            let st = &mut self.incidents[inc];
+            st.last_seen = st.last_seen.max(time);
+            st.first_seen = st.first_seen.min(time);
+            self.dirty.insert(inc);
+        }
+    }
+
+    /// Moves a group that turned routine out of a shared incident into its own.
+    fn detach(&mut self, g: usize) {
+        let old = self.root(self.groups[g].incident);
+        self.incidents[old].groups.retain(|&x| x != g);
+        let (first, last) = self.span(&self.incidents[old].groups);
+        self.incidents[old].first_seen = first;
+        self.incidents[old].last_seen = last;
+        self.dirty.insert(old);
+        let grp = &self.groups[g];
+        let new = self.open_incident(
+            g,
+            &grp.summary.alert_id.clone(),
+            grp.first_seen,
+            grp.last_seen,
+        );
+        self.groups[g].incident = new;
+    }
+
+    fn span(&self, groups: &[usize]) -> (Timestamp, Timestamp) {
+        let first = groups
+            .iter()
+            .map(|&g| self.groups[g].first_seen)
+            .min()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let last = groups
+            .iter()
+            .map(|&g| self.groups[g].last_seen)
+            .max()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        (first, last)
+    }
+
+    fn open_incident(
+        &mut self,
+        g: usize,
+        first_alert: &str,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> usize {
+        let idx = self.incidents.len();
+        self.incidents.push(IncState {
+            id: stable_id("inc_", &[first_alert.as_bytes()]),
+            groups: vec![g],
+            first_seen: first,
+            last_seen: last,
+            merged_into: None,
+        });
+        self.dirty.insert(idx);
+        idx
+    }
+
+    fn new_group(&mut self, alert: &Alert, rkey: String, rhash: u64, keys: Vec<u64>, fp: u64) {
+        let t = alert.time.as_second();
+        let prior = keys
+            .iter()
+            .map(|&k| self.counts.get(&(rhash, k)).copied().unwrap_or(1) - 1)
+            .chain(self.baseline_prior(&rkey, alert))
+            .max()
+            .unwrap_or(0);
+        let routine = prior >= self.cfg.routine_after;
+        let suppressed_by = self
+            .knowledge
+            .suppressions
+            .iter()
+            .position(|s| s.matches(alert));
+        let g = self.groups.len();
+        self.groups.push(Group {
+            summary: summarize(alert, rkey),
+            fingerprint: fp,
+            incident: usize::MAX,
+            count: 1,
+            first_seen: alert.time,
+            last_seen: alert.time,
+            prior,
+            routine,
+            suppressed_by,
+        });
+        self.by_fingerprint.insert(fp, g);
+
+        let window = self.cfg.correlation_window_secs as i64;
+        let mut target: Option<usize> = None;
+        if !routine && suppressed_by.is_none() {
+            let mut candidates: Vec<usize> = Vec::new();
+            for k in &keys {
+                if let Some(slot) = self.entities.get(k) {
+                    if (t - slot.last_seen).abs() <= window
+                        && (slot.links as usize) < self.cfg.max_entity_fanout
+                    {
+                        let r = self.root(slot.incident);
+                        if !candidates.contains(&r) {
+                            candidates.push(r);
+                        }
+                    }
+                }
+            }
+            target = self.merge(candidates);
+        }
+        let inc = match target {
+            Some(inc) => {
+                let st = &mut self.incidents[inc];
+                st.groups.push(g);
+                st.first_seen = st.first_seen.min(alert.time);
+                st.last_seen = st.last_seen.max(alert.time);
+                self.dirty.insert(inc);
+                inc
+            }
+            None => self.open_incident(g, &alert.id, alert.time, alert.time),
+        };
+        self.groups[g].incident = inc;
+        if !routine && suppressed_by.is_none() {
+            for k in keys {
+                let slot = self.entities.entry(k).or_insert(EntitySlot {
+                    incident: inc,
+                    last_seen: t,
+                    links: 0,
+                });
+                if (t - slot.last_seen).abs() > window {
+                    slot.links = 0;
+                }
+                slot.incident = inc;
+                slot.last_seen = slot.last_seen.max(t);
+                slot.links += 1;
+            }
+        }
+    }
+
+    fn baseline_prior(&self, rkey: &str, alert: &Alert) -> Option<u64> {
+        if self.knowledge.baseline.is_empty() {
+            return None;
+        }
+        entity_names(alert)
+            .iter()
+            .filter_map(|e| {
+                self.knowledge
+                    .baseline
+                    .get(&(rkey.to_owned(), e.clone()))
+                    .copied()
+            })
+            .max()
+    }
+
+    fn root(&self, mut i: usize) -> usize {
+        while let Some(n) = self.incidents[i].merged_into {
+            i = n;
+        }
+        i
+    }
+
+    /// Merges candidate incidents into the earliest one; returns it.
+    fn merge(&mut self, mut candidates: Vec<usize>) -> Option<usize> {
+        candidates.sort_by_key(|&i| (self.incidents[i].first_seen, i));
+        let (&keep, rest) = candidates.split_first()?;
+        for &other in rest {
+            let moved = std::mem::take(&mut self.incidents[other].groups);
+            for &g in &moved {
+                self.groups[g].incident = keep;
+            }
+            let (f, l) = (
+                self.incidents[other].first_seen,
+                self.incidents[other].last_seen,
+            );
+            let st = &mut self.incidents[keep];
+            st.groups.extend(moved);
+            st.first_seen = st.first_seen.min(f);
+            st.last_seen = st.last_seen.max(l);
+            self.incidents[other].merged_into = Some(keep);
+            self.dirty.remove(&other);
+        }
+        self.dirty.insert(keep);
+        Some(keep)
+    }
+
+    fn live(&self, i: usize) -> bool {
+        self.incidents[i].merged_into.is_none() && !self.incidents[i].groups.is_empty()
+    }
+
+    fn build(&self, i: usize) -> Incident {
+        let st = &self.incidents[i];
+        let groups: Vec<&Group> = st.groups.iter().map(|&g| &self.groups[g]).collect();
+        assess::build_incident(&st.id, &groups, &self.knowledge, &self.cfg)
+    }
+
+    /// Incidents changed since the last call, assessed as they stand now.
+    pub fn drain_updated(&mut self) -> Vec<Incident> {
+        let mut ids: Vec<usize> = self.dirty.drain().collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter(|&i| self.live(i))
+            .map(|i| self.build(i))
+            .collect()
+    }
+
+    /// Incidents that can no longer change (nothing seen on them for longer than both windows), each
+    /// returned once.
+    pub fn drain_final(&mut self) -> Vec<Incident> {
+        let horizon = self
+            .cfg
+            .correlation_window_secs
+            .max(self.cfg.dedup_window_secs) as i64;
+        let cutoff = self.watermark.saturating_sub(horizon);
+        let done: Vec<usize> = (0..self.incidents.len())
+            .filter(|&i| {
+                self.live(i)
+                    && !self.emitted_final.contains(&i)
+                    && self.incidents[i].last_seen.as_second() < cutoff
+            })
+            .collect();
+        done.into_iter()
+            .map(|i| {
+                self.emitted_final.insert(i);
+                self.dirty.remove(&i);
+                self.build(i)
+            })
+            .collect()
+    }
+
+    /// Every incident not yet returned by [`Engine::drain_final`], ordered by first alert time.
+    pub fn finish(mut self) -> Vec<Incident> {
+        let mut live: Vec<usize> = (0..self.incidents.len())
+            .filter(|&i| self.live(i) && !self.emitted_final.contains(&i))
+            .collect();
+        live.sort_by_key(|&i| (self.incidents[i].first_seen, i));
+        let out = live.iter().map(|&i| self.build(i)).collect();
+        self.emitted_final.extend(live);
+        out
+    }
+
+    /// Every live incident as it stands, without consuming the engine.
+    pub fn snapshot(&self) -> Vec<Incident> {
+        let mut live: Vec<usize> = (0..self.incidents.len())
+            .filter(|&i| self.live(i))
+            .collect();
+        live.sort_by_key(|&i| (self.incidents[i].first_seen, i));
+        live.iter().map(|&i| self.build(i)).collect()
+    }
+}
+
+/// Entity keys of an alert used for correlation: hosts, users, IPs not on a known-benign list and not
+/// loopback/unspecified, file hashes.
+fn entity_keys(alert: &Alert) -> Vec<u64> {
+    let mut keys: Vec<u64> = entity_names(alert)
+        .iter()
+        .map(|s| h64(s.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+fn entity_names(alert: &Alert) -> Vec<String> {
+    let mut out = Vec::new();
+    let e = &alert.entities;
+    for h in &e.hosts {
+        if let Some(n) = &h.hostname {
+            out.push(format!("host:{n}"));
+        }
+        if let Some(ip) = h.ip {
+            if usable_ip(alert, ip) {
+                out.push(format!("ip:{ip}"));
+            }
+        }
+    }
+    for u in &e.users {
+        out.push(format!("user:{}", u.name.to_ascii_lowercase()));
+    }
+    for ep in &e.endpoints {
+        if usable_ip(alert, ep.ip) {
+            out.push(format!("ip:{}", ep.ip));
+        }
+    }
+    for f in &e.files {
+        for h in [&f.sha256, &f.sha1, &f.md5].into_iter().flatten() {
+            out.push(format!("hash:{h}"));
+        }
+    }
+    out
+}
+
+fn usable_ip(alert: &Alert, ip: std::net::IpAddr) -> bool {
+    if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
+        return false;
+    }
+    let s = ip.to_string();
+    !alert
+        .observables
+        .iter()
+        .any(|o| o.value == s && !o.benign_lists.is_empty())
+}
+
+fn fingerprint(rkey: &str, alert: &Alert) -> u64 {
+    let mut names = entity_names(alert);
+    names.sort_unstable();
+    names.dedup();
+    h64(&(rkey, names))
+}
+
+fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {
+    let e = &alert.entities;
+    let mut hosts: Vec<String> = alert.hostnames().map(str::to_owned).collect();
+    hosts.dedup();
+    let users = e.users.iter().map(|u| u.name.clone()).collect();
+    let mut ips: Vec<String> = e
+        .endpoints
+        .iter()
+        .map(|x| x.ip.to_string())
+        .chain(e.hosts.iter().filter_map(|h| h.ip.map(|i| i.to_string())))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    let mut attack = alert.attack.clone();
+    for a in &mut attack {
+        if let Some(t) = &a.tactic {
+            if let Some(s) = tactics::short_name(t) {
+                a.tactic = Some(s.to_owned());
+            }
+        }
+    }
+    let inferred = if attack
+        .iter()
+        .any(|a| a.tactic.is_some() || a.technique.is_some())
+    {
+        None
+    } else {
+        tactics::infer(&alert.rule.name).or_else(|| tactics::infer(&alert.message))
+    };
+    GroupSummary {
+        alert_id: alert.id.clone(),
+        format: alert.format,
+        raw_sha256: alert.raw_sha256.clone(),
+        rule_key,
+        rule_name: alert.rule.name.clone(),
+        message: alert.message.clone(),
+        severity: alert.severity,
+        attack,
+        inferred,
+        hosts,
+        users,
+        ips,
+        observables: alert
+            .observables
+            .iter()
+            .map(|o| {
+                (
+                    o.kind,
+                    o.value.clone(),
+                    o.labels.clone(),
+                    o.benign_lists.clone(),
+                )
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,200 @@
+//! ATT&CK tactics in kill-chain order, and the documented keyword mapping used when a vendor names no
+//! technique or tactic (see docs/assessment.md). Each mapping carries its confidence.
+
+/// Enterprise tactics in kill-chain order: (id, short name, display name).
+pub const TACTICS: [(&str, &str, &str); 14] = [
+    ("TA0043", "reconnaissance", "Reconnaissance"),
+    ("TA0042", "resource-development", "Resource Development"),
+    ("TA0001", "initial-access", "Initial Access"),
+    ("TA0002", "execution", "Execution"),
+    ("TA0003", "persistence", "Persistence"),
+    ("TA0004", "privilege-escalation", "Privilege Escalation"),
+    ("TA0005", "defense-evasion", "Defense Evasion"),
+    ("TA0006", "credential-access", "Credential Access"),
+    ("TA0007", "discovery", "Discovery"),
+    ("TA0008", "lateral-movement", "Lateral Movement"),
+    ("TA0009", "collection", "Collection"),
+    ("TA0011", "command-and-control", "Command and Control"),
+    ("TA0010", "exfiltration", "Exfiltration"),
+    ("TA0040", "impact", "Impact"),
+];
+
+/// Kill-chain position (0-based) of a tactic given as id, short name or display name.
+pub fn order(tactic: &str) -> Option<usize> {
+    let t = tactic.trim();
+    TACTICS.iter().position(|(id, short, name)| {
+        id.eq_ignore_ascii_case(t) || short.eq_ignore_ascii_case(t) || name.eq_ignore_ascii_case(t)
+    })
+}
+
+/// The tactic's short name for any accepted spelling.
+pub fn short_name(tactic: &str) -> Option<&'static str> {
+    order(tactic).map(|i| TACTICS[i].1)
+}
+
+/// Tactics whose presence alone means an intrusion is under way, not just being attempted.
+pub fn is_post_compromise(tactic: &str) -> bool {
+    order(tactic).is_some_and(|i| i >= 3)
+}
+
+/// A tactic inferred from a rule's words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Inferred {
+    pub tactic: &'static str,
+    pub technique: Option<&'static str>,
+    /// How far the words alone support the mapping, in [0, 1].
+    pub confidence: f64,
+    /// The keyword that matched (cited in evidence).
+    pub keyword: &'static str,
+}
+
+/// Keyword → (tactic, technique, confidence). Matched case-insensitively as whole words or phrases
+/// against rule names and descriptions; the first match wins, so specific phrases come first.
+const KEYWORDS: &[(&str, &str, Option<&str>, f64)] = &[
+    ("reverse shell", "execution", Some("T1059"), 0.8),
+    ("webshell", "persistence", Some("T1505.003"), 0.8),
+    ("web shell", "persistence", Some("T1505.003"), 0.8),
+    (
+        "privilege escalation",
+        "privilege-escalation",
+        Some("T1068"),
+        0.7,
+    ),
+    ("brute force", "credential-access", Some("T1110"), 0.7),
+    (
+        "password spray",
+        "credential-access",
+        Some("T1110.003"),
+        0.7,
+    ),
+    (
+        "multiple auth failures",
+        "credential-access",
+        Some("T1110"),
+        0.6,
+    ),
+    (
+        "authentication failure",
+        "credential-access",
+        Some("T1110"),
+        0.3,
+    ),
+    ("login failed", "credential-access", Some("T1110"), 0.3),
+    ("invalid user", "credential-access", Some("T1110"), 0.4),
+    ("credential dump", "credential-access", Some("T1003"), 0.8),
+    ("mimikatz", "credential-access", Some("T1003.001"), 0.9),
+    ("port scan", "reconnaissance", Some("T1595"), 0.6),
+    ("nmap", "reconnaissance", Some("T1595"), 0.6),
+    ("scan", "reconnaissance", Some("T1595"), 0.5),
+    ("wpscan", "reconnaissance", Some("T1595.002"), 0.7),
+    ("forbidden file", "discovery", Some("T1083"), 0.3),
+    ("suspicious url", "initial-access", Some("T1190"), 0.4),
+    ("sql injection", "initial-access", Some("T1190"), 0.7),
+    ("exploit", "initial-access", Some("T1190"), 0.5),
+    ("lateral movement", "lateral-movement", None, 0.7),
+    ("ransomware", "impact", Some("T1486"), 0.9),
+    ("service stop", "impact", Some("T1489"), 0.5),
+    ("service_stop", "impact", Some("T1489"), 0.5),
+    ("data destruction", "impact", Some("T1485"), 0.8),
+    ("exfiltration", "exfiltration", None, 0.7),
+    ("dns tunnel", "command-and-control", Some("T1071.004"), 0.7),
+    (
+        "entropy in dns",
+        "command-and-control",
+        Some("T1071.004"),
+        0.4,
+    ),
+    ("beacon", "command-and-control", Some("T1071"), 0.5),
+    ("c2", "command-and-control", Some("T1071"), 0.5),
+    (
+        "command and control",
+        "command-and-control",
+        Some("T1071"),
+        0.7,
+    ),
+    ("trojan", "execution", Some("T1204"), 0.6),
+    ("malware", "execution", Some("T1204"), 0.6),
+    ("backdoor", "persistence", None, 0.7),
+    ("rootkit", "defense-evasion", Some("T1014"), 0.7),
+    ("log cleared", "defense-evasion", Some("T1070.001"), 0.7),
+    (
+        "logging disabled",
+        "defense-evasion",
+        Some("T1562.008"),
+        0.6,
+    ),
+    (
+        "real-time protection disabled",
+        "defense-evasion",
+        Some("T1562.001"),
+        0.7,
+    ),
+    ("sudo", "privilege-escalation", Some("T1548.003"), 0.3),
+    ("new user", "persistence", Some("T1136"), 0.4),
+];
+
+/// The first keyword of the table found in `text`, as whole words.
+pub fn infer(text: &str) -> Option<Inferred> {
+    let lower = text.to_ascii_lowercase();
+    KEYWORDS
+        .iter()
+        .find(|(kw, ..)| contains_word(&lower, kw))
+        .map(|&(kw, tactic, technique, confidence)| Inferred {
+            tactic,
+            technique,
+            confidence,
+            keyword: kw,
+        })
+}
+
+fn contains_word(hay: &str, needle: &str) -> bool {
+    let bytes = hay.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = hay[from..].find(needle) {
+        let start = from + pos;
+        let end = start + needle.len();
+        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if before_ok && after_ok {
+            return true;
+        }
+        from = start + 1;
+        if from >= hay.len() {
+            break;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tactics_are_ordered_by_kill_chain() {
+        assert!(order("reconnaissance") < order("TA0006"));
+        assert!(order("Credential Access") < order("impact"));
+        assert_eq!(short_name("TA0011"), Some("command-and-control"));
+        assert_eq!(order("no-such-tactic"), None);
+    }
+
+    #[test]
+    fn keywords_match_whole_words_only() {
+        assert_eq!(
+            infer("sshd: brute force trying to get access")
+                .unwrap()
+                .tactic,
+            "credential-access"
+        );
+        assert_eq!(
+            infer("ET SCAN Possible Nmap User-Agent").unwrap().keyword,
+            "nmap"
+        );
+        assert!(infer("Wazuh: ClamAV database update").is_none());
+        assert!(
+            infer("describes scanner settings").is_none(),
+            "`scan` inside `scanner` is not a word match"
+        );
+        assert!(infer("Dovecot Authentication Success.").is_none());
+    }
+}
