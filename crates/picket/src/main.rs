@@ -1,1 +1,60 @@
-fn main() {}
+//! The `picket` binary: the CLI over the pipeline, and the wiring of the service.
+#![allow(unreachable_pub)] // a binary: nothing here is reachable from outside anyway
+
+mod cmd;
+mod config;
+mod input;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Picket: a security operations orchestrator. Alerts in, triaged incidents out.
+#[derive(Debug, Parser)]
+#[command(name = "picket", version, about, long_about = None)]
+struct Cli {
+    /// Config file (default: ./picket.toml when present, else built-in defaults).
+    #[arg(long, short = 'c', global = true, env = "PICKET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Triage alert files (or `-` for stdin) offline: one JSON line per incident on stdout.
+    Triage(cmd::triage::Args),
+    /// Normalize alerts and print one canonical (or OCSF) alert per line, without triage.
+    Normalize(cmd::normalize::Args),
+    /// Extract indicators from free text: one JSON line per indicator.
+    Extract(cmd::extract::Args),
+    /// Write a commented picket.toml listing every option with its default.
+    Init(cmd::init::Args),
+    /// Check a config file; report every problem at once, each with its location.
+    CheckConfig(cmd::check_config::Args),
+    /// List the supported alert formats.
+    Formats,
+    /// Print the JSON Schema of an artifact Picket emits (incident, alert).
+    Schema(cmd::schema::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Triage(a) => cmd::triage::run(cli.config.as_deref(), a),
+        Command::Normalize(a) => cmd::normalize::run(cli.config.as_deref(), a),
+        Command::Extract(a) => cmd::extract::run(cli.config.as_deref(), a),
+        Command::Init(a) => cmd::init::run(a),
+        Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),
+        Command::Formats => cmd::formats(),
+        Command::Schema(a) => cmd::schema::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("picket: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

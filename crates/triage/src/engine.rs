@@ -86,7 +86,8 @@ pub enum Pushed {
 pub struct Engine {
     cfg: TriageConfig,
     knowledge: Knowledge,
-    seen_ids: HashSet<u64>,
+    /// Alert id hash → the group holding it.
+    seen_ids: HashMap<u64, usize>,
     groups: Vec<Group>,
     by_fingerprint: HashMap<u64, usize>,
     incidents: Vec<IncState>,
@@ -108,7 +109,7 @@ impl Engine {
         Self {
             cfg,
             knowledge,
-            seen_ids: HashSet::new(),
+            seen_ids: HashMap::new(),
             groups: Vec::new(),
             by_fingerprint: HashMap::new(),
             incidents: Vec::new(),
@@ -140,7 +141,8 @@ impl Engine {
     /// Feeds one alert. Alerts should arrive roughly in time order; stragglers within the windows fold
     /// and join as if on time.
     pub fn push(&mut self, alert: &Alert) -> Pushed {
-        if !self.seen_ids.insert(h64(alert.id.as_str())) {
+        let id_hash = h64(alert.id.as_str());
+        if self.seen_ids.contains_key(&id_hash) {
             return Pushed::Duplicate;
         }
         let t = alert.time.as_second();
@@ -157,10 +159,12 @@ impl Engine {
             let dedup = self.cfg.dedup_window_secs as i64;
             let grp = &self.groups[g];
             if t <= grp.last_seen.as_second() + dedup && t >= grp.first_seen.as_second() - dedup {
+                self.seen_ids.insert(id_hash, g);
                 self.fold(g, alert.time);
                 return Pushed::Folded;
             }
         }
+        self.seen_ids.insert(id_hash, self.groups.len());
         self.new_group(alert, rkey, rhash, keys, fp);
         Pushed::NewGroup
     }
@@ -369,6 +373,16 @@ impl Engine {
         let st = &self.incidents[i];
         let groups: Vec<&Group> = st.groups.iter().map(|&g| &self.groups[g]).collect();
         assess::build_incident(&st.id, &groups, &self.knowledge, &self.cfg)
+    }
+
+    /// The id of the incident that holds the alert with this id, if the engine has seen it.
+    pub fn incident_of(&self, alert_id: &str) -> Option<&str> {
+        let g = *self.seen_ids.get(&h64(alert_id))?;
+        Some(
+            self.incidents[self.root(self.groups[g].incident)]
+                .id
+                .as_str(),
+        )
     }
 
     /// Incidents changed since the last call, assessed as they stand now.

@@ -1,0 +1,103 @@
+//! `picket init`: writes a commented picket.toml with every option at its default.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args as ClapArgs;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Where to write (default ./picket.toml); `-` prints to stdout.
+    #[arg(default_value = "picket.toml")]
+    pub path: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The template. A test checks that it parses to exactly the built-in defaults.
+pub const TEMPLATE: &str = r#"# Picket configuration. Every option is listed with its default.
+# Check it with `picket check-config`; every problem is reported at once, with its line.
+# Secrets never go in this file: settings that need one name an environment variable or a file.
+
+# Config format version.
+version = 1
+
+[store]
+# Directory of the embedded SQLite database (picket.db). Created on first run.
+data_dir = "./picket-data"
+
+[triage]
+# Repeats of the same alert fingerprint (rule + key entities) closer than this fold into one, in seconds.
+dedup_window_secs = 3600
+# Alerts sharing an entity (host, user, IP, file hash) closer than this join one incident, in seconds.
+correlation_window_secs = 1800
+# A rule seen this many times before on the same entity is routine: it stops linking other alerts
+# into its incident and weighs towards benign.
+routine_after = 50
+# ... or when it kept repeating that many times over at least this long, in seconds (a burst is not routine).
+routine_span_secs = 21600
+# An entity that linked more than this many alerts within the window is too common to correlate on.
+max_entity_fanout = 64
+# Score bands of the deterministic assessment (see docs/assessment.md).
+malicious_score = 0.6
+suspicious_score = 0.3
+benign_score = 0.1
+# Below this confidence nothing is closed automatically: it goes to the analyst queue instead.
+auto_close_min_confidence = 0.6
+
+[knowledge]
+# MISP warninglists directory (MISP's layout: lists/<name>/list.json). Unset: no known-benign lists.
+# warninglists = "/path/to/misp-warninglists"
+# Asset inventory: [[hosts]] / [[users]] with name, criticality (low|medium|high|critical), owner,
+# protected; [[subnets]] with cidr, criticality, owner. Unset: every asset is medium.
+# inventory = "inventory.toml"
+
+# Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
+# Give at least one of rule (regex on the rule name), rule_id, host, network.
+# [[suppressions]]
+# name = "clamav-updates"
+# reason = "Signature updates are routine"
+# rule = "ClamAV database update"
+# host = "mail"
+# network = "10.0.0.0/8"
+
+# Generic mappings read CSV and unknown JSON (`--mapping NAME`). Field names are CSV columns or
+# dotted JSON paths. See examples/ait-ads.toml for a worked one.
+# [[mappings]]
+# name = "my-siem"
+# time = "timestamp"
+# rule_name = "signature"
+# rule_id = "signature_id"
+# message = "description"
+# event_id = "uuid"
+# severity = "sev"
+# default_severity = "unknown"   # unknown|informational|low|medium|high|critical
+# hosts = ["hostname"]
+# users = ["user"]
+# src_ips = ["src"]
+# dst_ips = ["dst"]
+# ips = []
+# technique = "mitre_technique"
+# tactic = "mitre_tactic"
+# product_vendor = "Acme"
+# product_name = "Acme SIEM"
+# ignore = ["label"]
+# [mappings.severity_map]
+# "1" = "low"
+# "2" = "medium"
+"#;
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.path.as_os_str() == "-" {
+        print!("{TEMPLATE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.path.exists() && !args.force {
+        bail!("{} exists; use --force to overwrite", args.path.display());
+    }
+    std::fs::write(&args.path, TEMPLATE)?;
+    eprintln!("picket: wrote {}", args.path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,37 @@
+//! One module per subcommand.
+
+pub mod check_config;
+pub mod extract;
+pub mod init;
+pub mod normalize;
+pub mod pipeline;
+pub mod schema;
+pub mod triage;
+
+use std::process::ExitCode;
+
+use picket_core::SourceFormat;
+
+pub fn formats() -> anyhow::Result<ExitCode> {
+    for f in SourceFormat::ALL {
+        let what = match f {
+            SourceFormat::SplunkNotable => "Splunk Enterprise Security notable event",
+            SourceFormat::ElasticAlert => "Elastic Security alert (kibana.alert.* / ECS)",
+            SourceFormat::Sentinel => "Microsoft Sentinel SecurityAlert / SecurityIncident",
+            SourceFormat::Defender => "Microsoft Defender XDR / Defender for Endpoint alert",
+            SourceFormat::Crowdstrike => {
+                "CrowdStrike Falcon (Alerts API, detection summary events)"
+            }
+            SourceFormat::Wazuh => "Wazuh alerts.json",
+            SourceFormat::Suricata => "Suricata EVE alert",
+            SourceFormat::Guardduty => "AWS GuardDuty finding",
+            SourceFormat::Securityhub => "AWS Security Hub finding (ASFF)",
+            SourceFormat::Ocsf => "OCSF Detection / Security Finding",
+            SourceFormat::Generic => {
+                "generic JSON or CSV through a [[mappings]] entry (--mapping NAME)"
+            }
+        };
+        println!("{:<15} {what}", f.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}

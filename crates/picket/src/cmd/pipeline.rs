@@ -1,0 +1,201 @@
+//! What `triage` and `normalize` share: picking adapters from flags and config, loading knowledge,
+//! and reading inputs into alerts while reporting bad records on stderr with file:line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args as ClapArgs;
+use indicatif::{ProgressBar, ProgressStyle};
+use picket_core::{Alert, SourceFormat};
+use picket_ingest::{InputKind, Normalizer, NormalizerOptions, RecordError, split};
+pub struct Warninglists;
+impl Warninglists {
+    pub fn annotate(&self, _o: &mut [picket_core::Observable]) {}
+}
+use picket_triage::knowledge::CompiledSuppression;
+use picket_triage::{Inventory, Knowledge};
+
+use crate::config::Config;
+
+/// Input selection shared by `triage` and `normalize`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct InputArgs {
+    /// Alert files: JSON object, JSON array, NDJSON, or CSV (gzip-compressed is fine); `-` for stdin.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Read every record as this format instead of detecting it (see `picket formats`).
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<SourceFormat>,
+    /// Generic mapping (a `[[mappings]]` name in the config) for CSV input or `--format generic`.
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// Read inputs as CSV (or JSON) whatever their names say.
+    #[arg(long, value_parser = ["auto", "json", "csv"], default_value = "auto")]
+    pub input: String,
+    /// MISP warninglists directory (overrides `knowledge.warninglists`).
+    #[arg(long)]
+    pub warninglists: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<SourceFormat, String> {
+    SourceFormat::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = SourceFormat::ALL.iter().map(|f| f.as_str()).collect();
+        format!("unknown format `{s}`; one of: {}", all.join(", "))
+    })
+}
+
+pub fn normalizer(cfg: &Config, args: &InputArgs) -> anyhow::Result<Normalizer> {
+    let mapping = match &args.mapping {
+        Some(name) => Some(cfg.mapping(name).cloned().with_context(|| {
+            let known: Vec<&str> = cfg.mappings.iter().map(|m| m.name.as_str()).collect();
+            format!(
+                "no mapping `{name}` in the config (known: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })?),
+        None if cfg.mappings.len() == 1 => Some(cfg.mappings[0].clone()),
+        None => None,
+    };
+    Normalizer::new(NormalizerOptions {
+        format: args.format,
+        mapping,
+        max_record_bytes: 0,
+    })
+    .map_err(anyhow::Error::msg)
+}
+
+pub fn warninglists(cfg: &Config, args: &InputArgs) -> anyhow::Result<Option<Warninglists>> {
+    let dir = match (&args.warninglists, &cfg.knowledge.warninglists) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => cfg.resolve(d),
+        (None, None) => return Ok(None),
+    };
+    let _ = dir;
+    Ok(Some(Warninglists))
+}
+
+pub fn knowledge(cfg: &Config) -> anyhow::Result<Knowledge> {
+    let inventory = match &cfg.knowledge.inventory {
+        None => Inventory::default(),
+        Some(p) => {
+            let path = cfg.resolve(p);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading inventory {}", path.display()))?;
+            let inv: Inventory =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let problems = inv.check();
+            if !problems.is_empty() {
+                let list: Vec<String> = problems
+                    .iter()
+                    .map(|(k, m)| format!("{}: `{k}`: {m}", path.display()))
+                    .collect();
+                bail!(
+                    "inventory has {} problem(s):\n{}",
+                    list.len(),
+                    list.join("\n")
+                );
+            }
+            inv
+        }
+    };
+    let suppressions = cfg
+        .suppressions
+        .iter()
+        .cloned()
+        .map(CompiledSuppression::compile)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    Ok(Knowledge {
+        inventory,
+        suppressions,
+        ..Knowledge::default()
+    })
+}
+
+/// An alert and where its record was.
+pub struct Located {
+    pub alert: Alert,
+    pub location: picket_ingest::Location,
+}
+
+/// Alerts read from all inputs, and the rejected records.
+pub struct Loaded {
+    pub alerts: Vec<Located>,
+    pub rejected: Vec<RecordError>,
+    pub records: u64,
+}
+
+/// Reads every input. Bad records are printed to stderr as they are found (`file:line: reason [code]`)
+/// and kept in `rejected`; good records keep going.
+pub fn load(
+    args: &InputArgs,
+    normalizer: &Normalizer,
+    lists: Option<&Warninglists>,
+    keep_raw: bool,
+) -> anyhow::Result<Loaded> {
+    let forced = match args.input.as_str() {
+        "json" => Some(InputKind::Json),
+        "csv" => Some(InputKind::Csv),
+        _ => None,
+    };
+    let mut out = Loaded {
+        alerts: Vec::new(),
+        rejected: Vec::new(),
+        records: 0,
+    };
+    let progress = std::io::stderr().is_terminal();
+    for file in &args.files {
+        let (bytes, by_name) = crate::input::read(file)?;
+        let kind = forced.unwrap_or(by_name);
+        let source = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
+        let records = split(&bytes, kind, source);
+        drop(bytes);
+        let bar = if progress && records.len() > 10_000 {
+            let b = ProgressBar::new(records.len() as u64);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{msg} {bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+                )
+                .expect("static template"),
+            );
+            b.set_message(source.to_owned());
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        for (i, rec) in records.into_iter().enumerate() {
+            out.records += 1;
+            if i % 4096 == 0 {
+                bar.set_position(i as u64);
+            }
+            let result =
+                rec.and_then(|r| normalizer.normalize(&r).map(|a| (a, r.location().clone())));
+            match result {
+                Ok((mut alert, location)) => {
+                    if let Some(l) = lists {
+                        l.annotate(&mut alert.observables);
+                    }
+                    if !keep_raw {
+                        alert.raw = String::new();
+                    }
+                    out.alerts.push(Located { alert, location });
+                }
+                Err(e) => {
+                    bar.suspend(|| eprintln!("{e}"));
+                    out.rejected.push(e);
+                }
+            }
+        }
+        bar.finish_and_clear();
+    }
+    Ok(out)
+}

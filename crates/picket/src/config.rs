@@ -1,0 +1,444 @@
+//! picket.toml: parsed, then validated, every problem reported at once with its location.
+//!
+//! Each top-level section is read on its own so that a mistake in one does not hide mistakes in the
+//! others; a section's unknown or mistyped key is located by searching for it inside the section's
+//! span. Secrets never appear here in clear: the file names environment variables or files.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use picket_ingest::adapters::generic::GenericMapping;
+use picket_triage::{Suppression, TriageConfig};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The config file format version this build reads.
+pub const CONFIG_VERSION: i64 = 1;
+
+/// Where Picket keeps its state and knowledge files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// Directory of the embedded SQLite database (`picket.db`), created on first run.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./picket-data"),
+        }
+    }
+}
+
+/// Known-benign lists and the asset inventory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeSection {
+    /// Directory of MISP warninglists in MISP's layout (`lists/<name>/list.json`, or the lists directly).
+    pub warninglists: Option<PathBuf>,
+    /// Inventory file (TOML: `[[hosts]]`, `[[users]]`, `[[subnets]]` with criticality and owner).
+    pub inventory: Option<PathBuf>,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    pub store: StoreSection,
+    pub triage: TriageConfig,
+    pub knowledge: KnowledgeSection,
+    pub suppressions: Vec<Suppression>,
+    pub mappings: Vec<GenericMapping>,
+    /// The file it was read from, if any (relative paths in it resolve against its directory).
+    pub path: Option<PathBuf>,
+}
+
+/// One configuration problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "`{}`: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+struct Ctx<'a> {
+    file: String,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn at(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rfind('\n').map_or(offset, |p| offset - p - 1) + 1;
+        (line, col)
+    }
+
+    fn push(&mut self, span: Range<usize>, key: &str, message: String) {
+        // Point at the key itself when it appears inside the span.
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        let leaf = leaf.split('[').next().unwrap_or(leaf);
+        let offset = if leaf.is_empty() {
+            span.start
+        } else {
+            self.text
+                .get(span.clone())
+                .and_then(|s| find_key(s, leaf))
+                .map_or(span.start, |p| span.start + p)
+        };
+        let (line, column) = self.at(offset);
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+        });
+    }
+
+    fn section<T: DeserializeOwned + Default>(
+        &mut self,
+        table: &toml::Table,
+        spans: &Spans,
+        name: &str,
+    ) -> T {
+        match table.get(name) {
+            None => T::default(),
+            Some(v) => match v.clone().try_into::<T>() {
+                Ok(t) => t,
+                Err(e) => {
+                    let msg = e.message().to_owned();
+                    let key = offending_key(&msg)
+                        .map(|k| format!("{name}.{k}"))
+                        .unwrap_or_else(|| name.to_owned());
+                    self.push(spans.of(name), &key, msg);
+                    T::default()
+                }
+            },
+        }
+    }
+}
+
+/// Finds `key` as a TOML key (at a line start, before `=`) in `s`.
+fn find_key(s: &str, key: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in s.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let bare = trimmed.trim_start_matches('"');
+        if bare.starts_with(key)
+            && bare[key.len()..]
+                .trim_start_matches('"')
+                .trim_start()
+                .starts_with('=')
+        {
+            return Some(offset + indent);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// serde messages name the field in backticks: "unknown field `x`, expected ...", "invalid type ... for key `triage.x`".
+fn offending_key(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(msg[start..end].to_owned())
+}
+
+/// Byte spans of the top-level sections, from a spanned parse.
+struct Spans(Vec<(String, Range<usize>)>);
+
+impl Spans {
+    fn of(&self, name: &str) -> Range<usize> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone())
+            .unwrap_or(0..0)
+    }
+}
+
+fn section_spans(text: &str) -> Spans {
+    // A section runs from its first `[name]` / `[[name]]` / `name =` line to the next different section.
+    let mut out: Vec<(String, Range<usize>)> = Vec::new();
+    let mut offset = 0;
+    let mut current: Option<(String, usize)> = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        let header = t
+            .strip_prefix("[[")
+            .and_then(|r| r.split_once("]]"))
+            .map(|(n, _)| n)
+            .or_else(|| {
+                t.strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .map(|(n, _)| n)
+            });
+        if let Some(h) = header {
+            let name = h
+                .trim()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .trim_matches('"')
+                .to_owned();
+            match &current {
+                Some((n, _)) if *n == name => {}
+                _ => {
+                    if let Some((n, start)) = current.take() {
+                        extend(&mut out, n, start..offset);
+                    }
+                    current = Some((name, offset));
+                }
+            }
+        } else if current.is_none() {
+            if let Some((k, _)) = t.split_once('=') {
+                let k = k.trim().trim_matches('"').to_owned();
+                if !k.starts_with('#') {
+                    extend(&mut out, k, offset..offset + line.len());
+                }
+            }
+        }
+        offset += line.len();
+    }
+    if let Some((n, start)) = current {
+        extend(&mut out, n, start..offset);
+    }
+    Spans(out)
+}
+
+fn extend(out: &mut Vec<(String, Range<usize>)>, name: String, r: Range<usize>) {
+    if let Some((_, existing)) = out.iter_mut().find(|(n, _)| *n == name) {
+        existing.start = existing.start.min(r.start);
+        existing.end = existing.end.max(r.end);
+    } else {
+        out.push((name, r));
+    }
+}
+
+const SECTIONS: [&str; 6] = [
+    "version",
+    "store",
+    "triage",
+    "knowledge",
+    "suppressions",
+    "mappings",
+];
+
+impl Config {
+    /// Parses and validates `text`; returns every problem found, located.
+    pub fn parse(text: &str, file: &str) -> Result<Config, Vec<ConfigError>> {
+        let mut cx = Ctx {
+            file: file.to_owned(),
+            text,
+            errors: Vec::new(),
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => {
+                let span = toml::de::Error::span(&e).unwrap_or(0..0);
+                let msg = e.message().to_owned();
+                cx.push(span, "", msg);
+                return Err(cx.errors);
+            }
+        };
+        let spans = section_spans(text);
+        for key in table.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                cx.push(
+                    spans.of(key),
+                    key,
+                    format!("unknown setting, expected one of: {}", SECTIONS.join(", ")),
+                );
+            }
+        }
+        match table.get("version") {
+            None => cx.push(
+                0..0,
+                "version",
+                format!("missing: add `version = {CONFIG_VERSION}` at the top"),
+            ),
+            Some(toml::Value::Integer(CONFIG_VERSION)) => {}
+            Some(other) => cx.push(
+                spans.of("version"),
+                "version",
+                format!("this build reads version {CONFIG_VERSION}, found {other}"),
+            ),
+        }
+        let store: StoreSection = cx.section(&table, &spans, "store");
+        let triage: TriageConfig = cx.section(&table, &spans, "triage");
+        let knowledge: KnowledgeSection = cx.section(&table, &spans, "knowledge");
+        let suppressions: Vec<Suppression> = cx.section(&table, &spans, "suppressions");
+        let mappings: Vec<GenericMapping> = cx.section(&table, &spans, "mappings");
+
+        // Validation: every problem, located at its key.
+        for (key, msg) in triage.check() {
+            cx.push(spans.of("triage"), &format!("triage.{key}"), msg);
+        }
+        for (i, s) in suppressions.iter().enumerate() {
+            if let Err(msg) = picket_triage::knowledge::CompiledSuppression::compile(s.clone()) {
+                cx.push(spans.of("suppressions"), &format!("suppressions[{i}]"), msg);
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, m) in mappings.iter().enumerate() {
+            for msg in m.check() {
+                cx.push(spans.of("mappings"), &format!("mappings[{i}]"), msg);
+            }
+            if !names.insert(m.name.clone()) {
+                cx.push(
+                    spans.of("mappings"),
+                    &format!("mappings[{i}].name"),
+                    format!("mapping `{}` is defined twice", m.name),
+                );
+            }
+        }
+        let base = Path::new(file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for (key, p) in [
+            ("knowledge.warninglists", &knowledge.warninglists),
+            ("knowledge.inventory", &knowledge.inventory),
+        ] {
+            if let Some(p) = p {
+                let full = base.join(p);
+                if !full.exists() {
+                    cx.push(
+                        spans.of("knowledge"),
+                        key,
+                        format!("`{}` does not exist", full.display()),
+                    );
+                }
+            }
+        }
+        if cx.errors.is_empty() {
+            Ok(Config {
+                store,
+                triage,
+                knowledge,
+                suppressions,
+                mappings,
+                path: Some(PathBuf::from(file)),
+            })
+        } else {
+            Err(cx.errors)
+        }
+    }
+
+    /// Resolves a path from the config against the config file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        match &self.path {
+            Some(f) if p.is_relative() => f.parent().map_or_else(|| p.to_path_buf(), |d| d.join(p)),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    pub fn mapping(&self, name: &str) -> Option<&GenericMapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+}
+
+/// Loads the config: `explicit` if given (must exist), else `./picket.toml` if present, else defaults.
+pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new("picket.toml").exists() => PathBuf::from("picket.toml"),
+        None => return Ok(Config::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+    Config::parse(&text, &path.display().to_string()).map_err(|errs| {
+        let list: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "{} problem(s) in {}:\n{}",
+            errs.len(),
+            path.display(),
+            list.join("\n")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_template_parses() {
+        let text = crate::cmd::init::TEMPLATE;
+        let cfg = Config::parse(text, "picket.toml").unwrap();
+        assert_eq!(cfg.triage, TriageConfig::default());
+        assert_eq!(cfg.store, StoreSection::default());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_location() {
+        let text = "version = 1\nbogus = 3\n\n[triage]\ndedup_window_secs = 0\ncorrelation_window_secs = 10\n\n[store]\ndata_dir = 5\n\n[[suppressions]]\nname = \"x\"\nreason = \"y\"\nrule = \"(\"\n";
+        let errs = Config::parse(text, "p.toml").unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 4, "{shown:#?}");
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("p.toml:2:1: `bogus`: unknown setting")),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(
+                |s| s.starts_with("p.toml:5:1: `triage.dedup_window_secs`: must be at least 1")
+            ),
+            "{shown:#?}"
+        );
+        assert!(
+            shown.iter().any(
+                |s| s.starts_with("p.toml:8:1: `store`") || s.starts_with("p.toml:9:1: `store")
+            ),
+            "{shown:#?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("suppressions[0]") && s.contains("regex")),
+            "{shown:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_inside_a_section_is_pointed_at() {
+        let text = "version = 1\n[triage]\ndedup_window_secs = 5\ndedup_windw = 3\n";
+        let errs = Config::parse(text, "p.toml").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!((errs[0].line, errs[0].column), (4, 1), "{}", errs[0]);
+        assert!(errs[0].message.contains("unknown field"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let errs = Config::parse("version = 1\n[triage\n", "p.toml").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 2, "{}", errs[0]);
+    }
+
+    #[test]
+    fn missing_version_is_reported() {
+        let errs = Config::parse("[triage]\n", "p.toml").unwrap_err();
+        assert!(errs[0].to_string().contains("version = 1"));
+    }
+}
