@@ -91,6 +91,7 @@ impl Ctx<'_> {
     }
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String) {
+        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
         // Point at the key itself when it appears inside the span.
         let leaf = key.rsplit('.').next().unwrap_or(key);
         let leaf = leaf.split('[').next().unwrap_or(leaf);
@@ -124,8 +125,8 @@ impl Ctx<'_> {
                 Ok(t) => t,
                 Err(e) => {
                     let msg = e.message().to_owned();
-                    let key = offending_key(&msg)
-                        .map(|k| format!("{name}.{k}"))
+                    let key = culprit::<T>(v, &msg)
+                        .map(|k| format!("{name}{k}"))
                         .unwrap_or_else(|| name.to_owned());
                     self.push(spans.of(name), &key, msg);
                     T::default()
@@ -155,11 +156,41 @@ fn find_key(s: &str, key: &str) -> Option<usize> {
     None
 }
 
-/// serde messages name the field in backticks: "unknown field `x`, expected ...", "invalid type ... for key `triage.x`".
-fn offending_key(msg: &str) -> Option<String> {
-    let start = msg.find('`')? + 1;
-    let end = start + msg[start..].find('`')?;
-    Some(msg[start..end].to_owned())
+/// Which key of `v` causes `msg`: named in the message for unknown fields, otherwise found by removing
+/// keys (or array items) one at a time until the error goes away. Returns a suffix like `.key` or
+/// `[2].key`.
+fn culprit<T: DeserializeOwned>(v: &toml::Value, msg: &str) -> Option<String> {
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        return rest.split('`').next().map(|k| format!(".{k}"));
+    }
+    match v {
+        toml::Value::Table(t) => t.keys().find_map(|k| {
+            let mut without = t.clone();
+            without.remove(k);
+            let gone = match toml::Value::Table(without).try_into::<T>() {
+                Ok(_) => true,
+                Err(e) => e.message() != msg,
+            };
+            gone.then(|| format!(".{k}"))
+        }),
+        toml::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let alone = toml::Value::Array(vec![item.clone()]);
+            let e = alone.try_into::<T>().err()?;
+            let inner = match item {
+                toml::Value::Table(t) => t.keys().find_map(|k| {
+                    let mut without = t.clone();
+                    without.remove(k);
+                    let gone = toml::Value::Array(vec![toml::Value::Table(without)])
+                        .try_into::<T>()
+                        .map_or_else(|e2| e2.message() != e.message(), |_| true);
+                    gone.then(|| format!(".{k}"))
+                }),
+                _ => None,
+            };
+            Some(format!("[{i}]{}", inner.unwrap_or_default()))
+        }),
+        _ => None,
+    }
 }
 
 /// Byte spans of the top-level sections, from a spanned parse.
