@@ -248,6 +248,12 @@ fn judge(
         ));
     }
 
+    // Direct signals of malice so far (severity, ATT&CK semantics). What follows (novelty, bursts,
+    // several rules together) amplifies them: without a direct signal it weighs only lightly, so that
+    // a chatty but harmless sensor does not reach a human by volume alone.
+    let direct: f64 = evidence.iter().map(|e| e.weight).filter(|w| *w > 0.0).sum();
+    let amp_from = evidence.len();
+
     // 3. Rarity and routine, from history.
     let active: Vec<&&Group> = groups.iter().filter(|g| !g.routine).collect();
     for g in groups.iter().filter(|g| g.routine) {
@@ -302,6 +308,14 @@ fn judge(
             "correlation:rules".to_owned(),
             0.15,
         ));
+    }
+
+    if direct < 0.15 {
+        for e in evidence[amp_from..].iter_mut().filter(|e| e.weight > 0.0) {
+            e.weight = (e.weight * 0.3 * 1000.0).round() / 1000.0;
+            e.claim
+                .push_str(" (weighed lightly: no direct sign of malice)");
+        }
     }
 
     // 4. Known-benign lists.
@@ -427,10 +441,20 @@ fn judge(
         Verdict::Benign => cfg.benign_score - score,
         Verdict::NeedsReview => 0.0,
     };
-    let thin = if signals < 2 { 0.8 } else { 1.0 };
+    let thin = if signals < 2 && verdict != Verdict::Benign {
+        0.8
+    } else {
+        1.0
+    };
+    // Benign with nothing at all pointing to malice is surer than benign by a hair's breadth.
+    let clean = if verdict == Verdict::Benign && direct == 0.0 {
+        0.15
+    } else {
+        0.0
+    };
     let mut confidence = match verdict {
         Verdict::NeedsReview => 0.4,
-        _ => ((0.5 + margin.min(0.45)) * thin).clamp(0.0, 1.0),
+        _ => ((0.5 + margin.min(0.45) + clean) * thin).clamp(0.0, 1.0),
     };
     confidence = (confidence * 100.0).round() / 100.0;
 
