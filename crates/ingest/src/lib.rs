@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod input;
 pub mod normalize;
+pub mod ocsf_export;
 
 pub use error::{Location, RecordError};
 pub use input::{InputKind, RawRecord, split};
