@@ -35,6 +35,8 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// List the supported alert formats.
     Formats,
+    /// Measure pipeline throughput (see docs/performance.md).
+    Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
     Schema(cmd::schema::Args),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),
         Command::Formats => cmd::formats(),
         Command::Schema(a) => cmd::schema::run(a),
+        Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };
     match result {
         Ok(code) => code,

@@ -17,7 +17,10 @@ fn shared() -> PathBuf {
 
 fn samples() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in std::fs::read_dir(shared().join("data/alerts")).unwrap().flatten() {
+    for dir in std::fs::read_dir(shared().join("data/alerts"))
+        .unwrap()
+        .flatten()
+    {
         if dir.path().is_dir() {
             for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
                 out.push(f.path());
@@ -29,16 +32,30 @@ fn samples() -> Vec<PathBuf> {
 }
 
 fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> std::process::Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
 
 #[test]
 fn triage_output_honours_the_incident_contract() {
-    let out = picket().arg("triage").args(samples()).current_dir(std::env::temp_dir()).output().unwrap();
+    let out = picket()
+        .arg("triage")
+        .args(samples())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.is_empty(), "no incidents; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !stdout.is_empty(),
+        "no incidents; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let check = shared().join("checks/incident-contract.py");
     let res = run_with_stdin(Command::new("python3").arg(&check), stdout.as_bytes());
     assert!(
@@ -51,16 +68,34 @@ fn triage_output_honours_the_incident_contract() {
 
 #[test]
 fn bad_records_are_reported_with_location_and_the_rest_is_triaged() {
-    let wazuh = std::fs::read_to_string(shared().join("data/alerts/wazuh/sshd_bruteforce_custom_rule_mitre.json")).unwrap();
+    let wazuh = std::fs::read_to_string(
+        shared().join("data/alerts/wazuh/sshd_bruteforce_custom_rule_mitre.json"),
+    )
+    .unwrap();
     let compact: serde_json::Value = serde_json::from_str(&wazuh).unwrap();
     let input = format!("{}\n{{not json\n{{\"unknown\": \"shape\"}}\n", compact);
-    let out = run_with_stdin(picket().args(["triage", "-"]).current_dir(std::env::temp_dir()), input.as_bytes());
-    assert_eq!(out.status.code(), Some(2), "exit status says records were rejected");
+    let out = run_with_stdin(
+        picket()
+            .args(["triage", "-"])
+            .current_dir(std::env::temp_dir()),
+        input.as_bytes(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status says records were rejected"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("<stdin>:2: invalid JSON"), "{stderr}");
-    assert!(stderr.contains("<stdin>:3:") && stderr.contains("[unknown_format]"), "{stderr}");
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        stderr.contains("<stdin>:3:") && stderr.contains("[unknown_format]"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 1, "the good record still made an incident");
     assert_eq!(lines[0]["alert_count"], 1);
 }
@@ -74,14 +109,29 @@ fn triage_reads_ait_ads_csv_through_the_shipped_mapping() {
                1642723400,Wazuh: sshd: brute force trying to get access to the system.,172.19.130.4,mail,W-Ssh,x,-\n\
                1642723401,broken\n";
     let out = run_with_stdin(
-        picket().arg("--config").arg(&cfg).args(["triage", "--input", "csv", "-"]).current_dir(std::env::temp_dir()),
+        picket()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["triage", "--input", "csv", "-"])
+            .current_dir(std::env::temp_dir()),
         csv.as_bytes(),
     );
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:5: CSV row has 2 fields"));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let total: u64 = lines.iter().map(|l| l["alert_count"].as_u64().unwrap()).sum();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let total: u64 = lines
+        .iter()
+        .map(|l| l["alert_count"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 3, "three good rows: {lines:#?}");
     assert!(lines.iter().all(|l| l["scope"]["hosts"][0] == "mail"));
 }
@@ -89,11 +139,31 @@ fn triage_reads_ait_ads_csv_through_the_shipped_mapping() {
 #[test]
 fn init_writes_a_config_that_check_config_accepts() {
     let dir = tempfile::tempdir().unwrap();
-    let st = picket().args(["init"]).current_dir(dir.path()).status().unwrap();
+    let st = picket()
+        .args(["init"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
     assert!(st.success());
-    assert!(!picket().args(["init"]).current_dir(dir.path()).status().unwrap().success(), "no silent overwrite");
-    let out = picket().args(["check-config"]).current_dir(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !picket()
+            .args(["init"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
+            .success(),
+        "no silent overwrite"
+    );
+    let out = picket()
+        .args(["check-config"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -104,7 +174,10 @@ fn check_config_lists_every_problem_with_its_line() {
     let out = picket().arg("check-config").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(":4:1: `triage.correlation_window_secs`"), "{stdout}");
+    assert!(
+        stdout.contains(":4:1: `triage.correlation_window_secs`"),
+        "{stdout}"
+    );
     assert!(stdout.contains(":6:1: `knowledge.inventory`: "), "{stdout}");
 }
 
@@ -112,7 +185,27 @@ fn check_config_lists_every_problem_with_its_line() {
 fn schema_of_the_incident_line_is_generated_from_the_types() {
     let out = picket().args(["schema", "incident"]).output().unwrap();
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["id", "verdict", "priority", "confidence", "confidence_note", "escalation", "alerts", "scope", "observables", "attack", "timeline", "evidence"] {
-        assert!(schema["required"].as_array().unwrap().iter().any(|k| k == key), "{key} required");
+    for key in [
+        "id",
+        "verdict",
+        "priority",
+        "confidence",
+        "confidence_note",
+        "escalation",
+        "alerts",
+        "scope",
+        "observables",
+        "attack",
+        "timeline",
+        "evidence",
+    ] {
+        assert!(
+            schema["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == key),
+            "{key} required"
+        );
     }
 }

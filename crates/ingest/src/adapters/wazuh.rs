@@ -74,6 +74,16 @@ impl SourceAdapter for Wazuh {
                 entities.add_endpoint(&ip, port, role);
             }
         }
+        // The VirusTotal integration names the scanned file and its hashes.
+        if let Some(path) = d.str("data.virustotal.source.file") {
+            entities.files.push(FileEntity {
+                name: path.rsplit(['/', '\\']).next().map(str::to_owned),
+                path: Some(path),
+                md5: d.str("data.virustotal.source.md5").map(|s| s.to_ascii_lowercase()),
+                sha1: d.str("data.virustotal.source.sha1").map(|s| s.to_ascii_lowercase()),
+                sha256: None,
+            });
+        }
         if let Some(path) = d.str("syscheck.path") {
             entities.files.push(FileEntity {
                 name: path.rsplit(['/', '\\']).next().map(str::to_owned),

@@ -34,7 +34,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     for a in loaded.alerts.iter().map(|l| &l.alert) {
         if args.ocsf {
-            serde_json::to_writer(&mut out, a)?;
+            serde_json::to_writer(&mut out, &picket_ingest::ocsf_export::to_ocsf(a))?;
         } else {
             serde_json::to_writer(&mut out, a)?;
         }

@@ -1,0 +1,191 @@
+//! `picket bench`: throughput of the in-memory pipeline on a realistic mix built from the vendor
+//! samples, beside the plain serde_json parse rate of the same bytes in the same run; and, given an
+//! AIT-ADS file, the end-to-end triage time of a real scenario. Figures go to docs/performance.md.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use picket_ingest::{InputKind, Normalizer, split};
+use picket_triage::{Engine, Knowledge, TriageConfig};
+use serde_json::Value;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Folder of vendor samples, one alert per file, in per-format subfolders.
+    #[arg(long, default_value = "../shared/data/alerts")]
+    pub samples: PathBuf,
+    /// Number of alerts in the mix.
+    #[arg(long, default_value_t = 200_000)]
+    pub count: usize,
+    /// An AIT-ADS CSV (.csv or .csv.gz) to triage end to end with the `--config` mapping.
+    #[arg(long)]
+    pub ait: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Builds NDJSON of `count` alerts: each sample compacted, repeated with its source event id made
+/// unique per copy (so copies are distinct events, not idempotent re-sends).
+fn build_mix(samples: &Path, count: usize) -> anyhow::Result<Vec<u8>> {
+    let normalizer = Normalizer::default();
+    let mut bases: Vec<(String, Option<String>)> = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(samples)
+        .with_context(|| format!("reading {}", samples.display()))?
+        .flatten()
+        .collect();
+    dirs.sort_by_key(|d| d.path());
+    for d in dirs.into_iter().filter(|d| d.path().is_dir()) {
+        let mut files: Vec<_> = std::fs::read_dir(d.path())?
+            .flatten()
+            .map(|f| f.path())
+            .collect();
+        files.sort();
+        for f in files {
+            let bytes = std::fs::read(&f)?;
+            let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+                continue;
+            };
+            let compact = serde_json::to_string(&v)?;
+            let recs = split(compact.as_bytes(), InputKind::Json, "bench");
+            let Some(Ok(rec)) = recs.first() else {
+                continue;
+            };
+            if let Ok(a) = normalizer.normalize(rec) {
+                bases.push((compact, a.source_event_id));
+            }
+        }
+    }
+    anyhow::ensure!(
+        !bases.is_empty(),
+        "no usable samples under {}",
+        samples.display()
+    );
+    let mut out = Vec::with_capacity(count * 2048);
+    for i in 0..count {
+        let (text, id) = &bases[i % bases.len()];
+        let copy = i / bases.len();
+        let line = match id {
+            Some(id) if copy > 0 => {
+                let quoted = serde_json::to_string(id)?;
+                let unique = serde_json::to_string(&format!("{id}-{copy}"))?;
+                text.replace(&quoted, &unique)
+            }
+            _ if copy > 0 => text.replacen('{', &format!("{{\"picket_bench_copy\":{copy},"), 1),
+            _ => text.clone(),
+        };
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+struct Report {
+    rows: Vec<(String, f64, String)>,
+}
+
+pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = crate::config::load(config)?;
+    let mix = build_mix(&args.samples, args.count)?;
+    let lines: Vec<&str> = std::str::from_utf8(&mix)?.lines().collect();
+    let n = lines.len() as f64;
+    let mb = mix.len() as f64 / 1e6;
+    let mut report = Report { rows: Vec::new() };
+
+    // 1. Plain serde_json parse of the same bytes.
+    let t = Instant::now();
+    let mut keep = 0usize;
+    for l in &lines {
+        let v: Value = serde_json::from_str(l)?;
+        keep += v.as_object().map_or(0, |o| o.len());
+    }
+    let parse = t.elapsed().as_secs_f64();
+    std::hint::black_box(keep);
+    report.rows.push((
+        "serde_json parse only".into(),
+        n / parse,
+        format!("{:.0} MB/s", mb / parse),
+    ));
+
+    // 2. The whole in-memory pipeline: split → parse → detect → normalize → extract → dedup → correlate → assess.
+    let normalizer = Normalizer::default();
+    let t = Instant::now();
+    let records = split(&mix, InputKind::Json, "bench");
+    let mut engine = Engine::new(TriageConfig::default(), Knowledge::default());
+    let mut rejected = 0usize;
+    for r in records {
+        match r.and_then(|r| normalizer.normalize(&r)) {
+            Ok(mut a) => {
+                a.raw = String::new();
+                engine.push(&a);
+            }
+            Err(_) => rejected += 1,
+        }
+    }
+    let incidents = engine.finish();
+    let pipe = t.elapsed().as_secs_f64();
+    report.rows.push((
+        "pipeline (normalize → assess)".into(),
+        n / pipe,
+        format!(
+            "{:.2}× parse rate, {} incidents, {rejected} rejected",
+            parse / pipe,
+            incidents.len()
+        ),
+    ));
+
+    // 3. A real scenario end to end (CSV through the config's mapping).
+    if let Some(ait) = &args.ait {
+        let input = super::pipeline::InputArgs {
+            files: vec![ait.clone()],
+            format: None,
+            mapping: None,
+            input: "auto".into(),
+            warninglists: None,
+        };
+        let t = Instant::now();
+        let normalizer = super::pipeline::normalizer(&cfg, &input)?;
+        let lists = super::pipeline::warninglists(&cfg, &input)?;
+        let mut loaded = super::pipeline::load(&input, &normalizer, lists.as_ref(), false)?;
+        loaded.alerts.sort_by_key(|a| a.alert.time);
+        let mut engine = Engine::new(cfg.triage.clone(), super::pipeline::knowledge(&cfg)?);
+        for a in &loaded.alerts {
+            engine.push(&a.alert);
+        }
+        let incidents = engine.finish();
+        let secs = t.elapsed().as_secs_f64();
+        report.rows.push((
+            format!("AIT-ADS end to end ({} alerts)", loaded.alerts.len()),
+            loaded.alerts.len() as f64 / secs,
+            format!("{secs:.2} s, {} incidents", incidents.len()),
+        ));
+    }
+
+    if args.json {
+        let rows: Vec<Value> = report
+            .rows
+            .iter()
+            .map(|(name, rate, note)| serde_json::json!({"name": name, "alerts_per_sec": rate.round(), "note": note}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"alerts": lines.len(), "bytes": mix.len(), "results": rows})
+            )?
+        );
+    } else {
+        println!(
+            "mix: {} alerts, {:.1} MB, from {}",
+            lines.len(),
+            mb,
+            args.samples.display()
+        );
+        for (name, rate, note) in &report.rows {
+            println!("{name:<40} {:>12.0} alerts/s   {note}", rate);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
