@@ -104,6 +104,21 @@ impl Normalizer {
 
     /// Normalizes one record. Errors carry the record's location and an error code.
     pub fn normalize(&self, rec: &RawRecord) -> Result<Alert, RecordError> {
+        let mut alert = self.normalize_inner(rec)?;
+        alert.raw = rec.text().to_owned();
+        Ok(alert)
+    }
+
+    /// Like [`Normalizer::normalize`], moving the record's text into the alert instead of copying it.
+    pub fn normalize_owned(&self, rec: RawRecord) -> Result<Alert, RecordError> {
+        let mut alert = self.normalize_inner(&rec)?;
+        alert.raw = match rec {
+            RawRecord::Json { text, .. } | RawRecord::Csv { text, .. } => text,
+        };
+        Ok(alert)
+    }
+
+    fn normalize_inner(&self, rec: &RawRecord) -> Result<Alert, RecordError> {
         let location = rec.location().clone();
         let err = |code: ErrorCode, msg: String| RecordError::new(code, msg, location.clone());
         let text = rec.text();
@@ -190,7 +205,7 @@ impl Normalizer {
             attack: n.attack,
             observables,
             raw_sha256,
-            raw: text.to_owned(),
+            raw: String::new(),
         })
     }
 }

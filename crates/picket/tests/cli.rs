@@ -215,8 +215,13 @@ fn committed_schemas_match_the_types() {
     for artifact in ["incident", "alert"] {
         let out = picket().args(["schema", artifact]).output().unwrap();
         let generated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/schema/{artifact}.schema.json"));
-        let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(generated, committed, "docs/schema/{artifact}.schema.json is stale: regenerate with `picket schema {artifact}`");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../docs/schema/{artifact}.schema.json"));
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            generated, committed,
+            "docs/schema/{artifact}.schema.json is stale: regenerate with `picket schema {artifact}`"
+        );
     }
 }

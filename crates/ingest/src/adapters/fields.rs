@@ -108,20 +108,18 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         return Some(v);
     }
     let obj = v.as_object()?;
-    if let Some(found) = obj.get(path) {
-        return Some(found);
-    }
-    // Try every split point, longest key first.
-    let mut end = path.len();
-    while let Some(dot) = path[..end].rfind('.') {
-        if let Some(inner) = obj.get(&path[..dot]) {
-            if let Some(found) = lookup(inner, &path[dot + 1..]) {
-                return Some(found);
-            }
+    // Nested first (the common shape), then ever longer flattened keys ("kibana.alert.rule.name").
+    let mut from = 0;
+    while let Some(dot) = path[from..].find('.').map(|d| from + d) {
+        if let Some(found) = obj
+            .get(&path[..dot])
+            .and_then(|inner| lookup(inner, &path[dot + 1..]))
+        {
+            return Some(found);
         }
-        end = dot;
+        from = dot + 1;
     }
-    None
+    obj.get(path)
 }
 
 // ---------------------------------------------------------------------------------------------
