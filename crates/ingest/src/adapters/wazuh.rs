@@ -79,8 +79,12 @@ impl SourceAdapter for Wazuh {
             entities.files.push(FileEntity {
                 name: path.rsplit(['/', '\\']).next().map(str::to_owned),
                 path: Some(path),
-                md5: d.str("data.virustotal.source.md5").map(|s| s.to_ascii_lowercase()),
-                sha1: d.str("data.virustotal.source.sha1").map(|s| s.to_ascii_lowercase()),
+                md5: d
+                    .str("data.virustotal.source.md5")
+                    .map(|s| s.to_ascii_lowercase()),
+                sha1: d
+                    .str("data.virustotal.source.sha1")
+                    .map(|s| s.to_ascii_lowercase()),
                 sha256: None,
             });
         }
