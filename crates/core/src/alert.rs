@@ -308,8 +308,24 @@ impl Entities {
             ip,
             id: id.map(str::to_owned),
         };
-        if !self.hosts.contains(&host) {
-            self.hosts.push(host);
+        // The same machine named twice (by name, or by address without a name) is one host: fill in
+        // what the first mention lacked instead of listing it again.
+        let same = self
+            .hosts
+            .iter_mut()
+            .find(|h| match (&h.hostname, &host.hostname) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => h.ip.is_some() && h.ip == host.ip,
+                _ => false,
+            });
+        match same {
+            Some(h) => {
+                h.ip = h.ip.or(host.ip);
+                if h.id.is_none() {
+                    h.id = host.id;
+                }
+            }
+            None => self.hosts.push(host),
         }
     }
 

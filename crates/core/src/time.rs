@@ -142,7 +142,7 @@ fn parse_iso_loose(s: &str) -> Option<Timestamp> {
     }
     // Split the offset off the end, if any.
     let body_end = s[19..]
-        .find(|c: char| c == 'Z' || c == 'z' || c == '+' || c == '-' || c == ' ')
+        .find(['Z', 'z', '+', '-', ' '])
         .map(|i| 19 + i)
         .unwrap_or(s.len());
     let (body, offset) = s.split_at(body_end);

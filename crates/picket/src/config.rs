@@ -239,12 +239,12 @@ fn section_spans(text: &str) -> Spans {
                     current = Some((name, offset));
                 }
             }
-        } else if current.is_none() {
-            if let Some((k, _)) = t.split_once('=') {
-                let k = k.trim().trim_matches('"').to_owned();
-                if !k.starts_with('#') {
-                    extend(&mut out, k, offset..offset + line.len());
-                }
+        } else if current.is_none()
+            && let Some((k, _)) = t.split_once('=')
+        {
+            let k = k.trim().trim_matches('"').to_owned();
+            if !k.starts_with('#') {
+                extend(&mut out, k, offset..offset + line.len());
             }
         }
         offset += line.len();

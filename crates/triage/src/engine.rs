@@ -277,14 +277,13 @@ impl Engine {
         if !routine && suppressed_by.is_none() {
             let mut candidates: Vec<usize> = Vec::new();
             for k in &keys {
-                if let Some(slot) = self.entities.get(k) {
-                    if (t - slot.last_seen).abs() <= window
-                        && (slot.links as usize) < self.cfg.max_entity_fanout
-                    {
-                        let r = self.root(slot.incident);
-                        if !candidates.contains(&r) {
-                            candidates.push(r);
-                        }
+                if let Some(slot) = self.entities.get(k)
+                    && (t - slot.last_seen).abs() <= window
+                    && (slot.links as usize) < self.cfg.max_entity_fanout
+                {
+                    let r = self.root(slot.incident);
+                    if !candidates.contains(&r) {
+                        candidates.push(r);
                     }
                 }
             }
@@ -459,10 +458,10 @@ fn entity_names(alert: &Alert) -> Vec<String> {
         if let Some(n) = &h.hostname {
             out.push(format!("host:{n}"));
         }
-        if let Some(ip) = h.ip {
-            if usable_ip(alert, ip) {
-                out.push(format!("ip:{ip}"));
-            }
+        if let Some(ip) = h.ip
+            && usable_ip(alert, ip)
+        {
+            out.push(format!("ip:{ip}"));
         }
     }
     for u in &e.users {
@@ -514,10 +513,10 @@ fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {
     ips.dedup();
     let mut attack = alert.attack.clone();
     for a in &mut attack {
-        if let Some(t) = &a.tactic {
-            if let Some(s) = tactics::short_name(t) {
-                a.tactic = Some(s.to_owned());
-            }
+        if let Some(t) = &a.tactic
+            && let Some(s) = tactics::short_name(t)
+        {
+            a.tactic = Some(s.to_owned());
         }
     }
     let inferred = if attack

@@ -162,20 +162,20 @@ impl CompiledSuppression {
     }
 
     pub fn matches(&self, alert: &Alert) -> bool {
-        if let Some(re) = &self.regex {
-            if !re.is_match(&alert.rule.name) {
-                return false;
-            }
+        if let Some(re) = &self.regex
+            && !re.is_match(&alert.rule.name)
+        {
+            return false;
         }
-        if let Some(id) = &self.rule.rule_id {
-            if alert.rule.id.as_deref() != Some(id.as_str()) {
-                return false;
-            }
+        if let Some(id) = &self.rule.rule_id
+            && alert.rule.id.as_deref() != Some(id.as_str())
+        {
+            return false;
         }
-        if let Some(h) = &self.rule.host {
-            if !alert.hostnames().any(|n| n.eq_ignore_ascii_case(h)) {
-                return false;
-            }
+        if let Some(h) = &self.rule.host
+            && !alert.hostnames().any(|n| n.eq_ignore_ascii_case(h))
+        {
+            return false;
         }
         if let Some(net) = &self.rule.network {
             let hit = alert.entities.endpoints.iter().any(|e| net.contains(&e.ip))

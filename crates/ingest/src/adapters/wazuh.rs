@@ -43,14 +43,9 @@ impl SourceAdapter for Wazuh {
             agent_ip,
             d.str("agent.id").as_deref(),
         );
+        // The syslog host as the agent saw it; `add_host` skips it when it is the agent's own name.
         if let Some(h) = d.str("predecoder.hostname") {
-            if !entities
-                .hosts
-                .iter()
-                .any(|x| x.hostname.as_deref() == Some(&h.to_ascii_lowercase()))
-            {
-                entities.add_host(Some(&h), None, None);
-            }
+            entities.add_host(Some(&h), None, None);
         }
         for f in [
             "data.srcuser",
