@@ -24,9 +24,12 @@ pub enum InputKind {
 pub enum RawRecord {
     /// A JSON value (object expected; adapters reject other values).
     Json { text: String, location: Location },
-    /// A CSV row: the header's names paired with the row's values, and the row's exact text.
+    /// A CSV row: its values under the header's names, and the row's exact text.
     Csv {
-        fields: Vec<(String, String)>,
+        /// The header's names, shared by every row of the payload.
+        headers: std::sync::Arc<[String]>,
+        /// The row's values, one per header name.
+        values: Vec<String>,
         text: String,
         location: Location,
     },
@@ -277,7 +280,7 @@ fn split_csv(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
         .has_headers(true)
         .flexible(true)
         .from_reader(body);
-    let headers: Vec<String> = match rdr.byte_headers() {
+    let headers: std::sync::Arc<[String]> = match rdr.byte_headers() {
         Ok(h) => h
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_owned())
@@ -324,13 +327,13 @@ fn split_csv(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
                     )));
                     continue;
                 }
-                let fields = headers
+                let values = rec
                     .iter()
-                    .zip(rec.iter())
-                    .map(|(h, v)| (h.clone(), String::from_utf8_lossy(v).into_owned()))
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
                     .collect();
                 out.push(Ok(RawRecord::Csv {
-                    fields,
+                    headers: headers.clone(),
+                    values,
                     text,
                     location,
                 }));
@@ -441,8 +444,13 @@ mod tests {
             ]
         );
         match &r[0] {
-            Ok(RawRecord::Csv { fields, .. }) => {
-                assert_eq!(fields[1], ("name".into(), "Wazuh: a, b".into()))
+            Ok(RawRecord::Csv {
+                headers, values, ..
+            }) => {
+                assert_eq!(
+                    (headers[1].as_str(), values[1].as_str()),
+                    ("name", "Wazuh: a, b")
+                )
             }
             other => panic!("{other:?}"),
         }

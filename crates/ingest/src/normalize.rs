@@ -133,15 +133,18 @@ impl Normalizer {
             ));
         }
         let (doc, adapter): (Value, &dyn SourceAdapter) = match rec {
-            RawRecord::Csv { fields, .. } => {
+            RawRecord::Csv {
+                headers, values, ..
+            } => {
                 let generic = self.generic.as_ref().ok_or_else(|| {
                     err(
                         ErrorCode::UnknownFormat,
                         "CSV input needs a generic mapping (`--mapping NAME`)".to_owned(),
                     )
                 })?;
-                let obj: Map<String, Value> = fields
+                let obj: Map<String, Value> = headers
                     .iter()
+                    .zip(values)
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                     .collect();
                 (Value::Object(obj), generic as &dyn SourceAdapter)

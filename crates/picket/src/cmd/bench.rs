@@ -184,17 +184,15 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         let t = Instant::now();
         let normalizer = super::pipeline::normalizer(&cfg, &input)?;
         let lists = super::pipeline::warninglists(&cfg, &input)?;
-        let mut loaded = super::pipeline::load(&input, &normalizer, lists.as_ref(), false)?;
-        loaded.alerts.sort_by_key(|a| a.alert.time);
         let mut engine = Engine::new(cfg.triage.clone(), super::pipeline::knowledge(&cfg)?);
-        for a in &loaded.alerts {
+        let stats = super::pipeline::each(&input, &normalizer, lists.as_ref(), false, |a| {
             engine.push(&a.alert);
-        }
+        })?;
         let incidents = engine.finish();
         let secs = t.elapsed().as_secs_f64();
         report.rows.push((
-            format!("AIT-ADS end to end ({} alerts)", loaded.alerts.len()),
-            loaded.alerts.len() as f64 / secs,
+            format!("AIT-ADS end to end ({} alerts)", stats.alerts),
+            stats.alerts as f64 / secs,
             format!("{secs:.2} s, {} incidents", incidents.len()),
         ));
     }

@@ -41,7 +41,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    Ok(if loaded.rejected.is_empty() {
+    Ok(if loaded.stats.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -123,31 +123,48 @@ pub struct Located {
     pub location: picket_ingest::Location,
 }
 
+/// What reading the inputs went through: records seen and those rejected.
+#[derive(Default)]
+pub struct Stats {
+    pub rejected: Vec<RecordError>,
+    pub records: u64,
+    pub alerts: u64,
+}
+
 /// Alerts read from all inputs, and the rejected records.
 pub struct Loaded {
     pub alerts: Vec<Located>,
-    pub rejected: Vec<RecordError>,
-    pub records: u64,
+    pub stats: Stats,
 }
 
-/// Reads every input. Bad records are printed to stderr as they are found (`file:line: reason [code]`)
-/// and kept in `rejected`; good records keep going.
+/// Reads every input into memory (see [`each`]).
 pub fn load(
     args: &InputArgs,
     normalizer: &Normalizer,
     lists: Option<&Warninglists>,
     keep_raw: bool,
 ) -> anyhow::Result<Loaded> {
+    let mut alerts = Vec::new();
+    let stats = each(args, normalizer, lists, keep_raw, |a| alerts.push(a))?;
+    Ok(Loaded { alerts, stats })
+}
+
+/// Reads every input and hands each alert to `f` as it is normalized. Bad records are printed to
+/// stderr as they are found (`file:line: reason [code]`) and kept in the returned stats; good records
+/// keep going.
+pub fn each(
+    args: &InputArgs,
+    normalizer: &Normalizer,
+    lists: Option<&Warninglists>,
+    keep_raw: bool,
+    mut f: impl FnMut(Located),
+) -> anyhow::Result<Stats> {
     let forced = match args.input.as_str() {
         "json" => Some(InputKind::Json),
         "csv" => Some(InputKind::Csv),
         _ => None,
     };
-    let mut out = Loaded {
-        alerts: Vec::new(),
-        rejected: Vec::new(),
-        records: 0,
-    };
+    let mut stats = Stats::default();
     let progress = std::io::stderr().is_terminal();
     for file in &args.files {
         let (bytes, by_name) = crate::input::read(file)?;
@@ -173,12 +190,14 @@ pub fn load(
             ProgressBar::hidden()
         };
         for (i, rec) in records.into_iter().enumerate() {
-            out.records += 1;
+            stats.records += 1;
             if i % 4096 == 0 {
                 bar.set_position(i as u64);
             }
-            let result =
-                rec.and_then(|r| normalizer.normalize(&r).map(|a| (a, r.location().clone())));
+            let result = rec.and_then(|r| {
+                let location = r.location().clone();
+                normalizer.normalize_owned(r).map(|a| (a, location))
+            });
             match result {
                 Ok((mut alert, location)) => {
                     if let Some(l) = lists {
@@ -187,15 +206,16 @@ pub fn load(
                     if !keep_raw {
                         alert.raw = String::new();
                     }
-                    out.alerts.push(Located { alert, location });
+                    stats.alerts += 1;
+                    f(Located { alert, location });
                 }
                 Err(e) => {
                     bar.suspend(|| eprintln!("{e}"));
-                    out.rejected.push(e);
+                    stats.rejected.push(e);
                 }
             }
         }
         bar.finish_and_clear();
     }
-    Ok(out)
+    Ok(stats)
 }

@@ -3,11 +3,14 @@
 //! Exit status: 0 when every record was read, 2 when some were rejected (the rest are still triaged),
 //! 1 on a fatal error (unreadable file, bad config).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
+use picket_core::Alert;
 use picket_triage::Engine;
 
 use super::pipeline::{self, InputArgs};
@@ -20,6 +23,10 @@ pub struct Args {
     /// incident}`; rejected records get `incident: null` and their error `code`).
     #[arg(long, value_name = "FILE")]
     pub assignments: Option<std::path::PathBuf>,
+    /// Alerts up to this many seconds out of event-time order are put back in order before
+    /// correlation (default: the correlation window). Input need not be sorted.
+    #[arg(long)]
+    pub reorder_secs: Option<u64>,
     /// Print a summary (alerts, incidents by verdict and escalation) on stderr at the end.
     #[arg(long)]
     pub summary: bool,
@@ -30,15 +37,29 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let normalizer = pipeline::normalizer(&cfg, &args.input)?;
     let lists = pipeline::warninglists(&cfg, &args.input)?;
     let knowledge = pipeline::knowledge(&cfg)?;
-    let mut loaded = pipeline::load(&args.input, &normalizer, lists.as_ref(), false)?;
-    // Correlation reads alerts in event-time order; the sort is stable so equal times keep input order.
-    loaded.alerts.sort_by_key(|a| a.alert.time);
+    let window = args
+        .reorder_secs
+        .unwrap_or(cfg.triage.correlation_window_secs);
     let mut engine = Engine::new(cfg.triage.clone(), knowledge);
-    for a in &loaded.alerts {
-        engine.push(&a.alert);
-    }
+    let mut reorder = Reorder::new(window, REORDER_CAP);
+    let mut placed: Vec<(String, String, u64)> = Vec::new();
+    let stats = pipeline::each(&args.input, &normalizer, lists.as_ref(), false, |a| {
+        if args.assignments.is_some() {
+            placed.push((
+                a.alert.id.clone(),
+                a.location.source.clone(),
+                a.location.line,
+            ));
+        }
+        reorder.push(a.alert, |x| {
+            engine.push(&x);
+        });
+    })?;
+    reorder.drain(|x| {
+        engine.push(&x);
+    });
     if let Some(path) = &args.assignments {
-        write_assignments(path, &loaded, &engine)?;
+        write_assignments(path, &placed, &stats, &engine)?;
     }
     let incidents = engine.finish();
     let stdout = std::io::stdout();
@@ -56,9 +77,9 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         }
         eprintln!(
             "picket: {} records, {} alerts, {} rejected, {} incidents: {}",
-            loaded.records,
-            loaded.alerts.len(),
-            loaded.rejected.len(),
+            stats.records,
+            stats.alerts,
+            stats.rejected.len(),
             incidents.len(),
             by.iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -66,34 +87,99 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
                 .join(" ")
         );
     }
-    if !loaded.rejected.is_empty() {
+    if !stats.rejected.is_empty() {
         eprintln!(
             "picket: {} of {} records rejected (see above); the rest were triaged",
-            loaded.rejected.len(),
-            loaded.records
+            stats.rejected.len(),
+            stats.records
         );
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// At most this many alerts wait in the reorder buffer, whatever their times.
+const REORDER_CAP: usize = 20_000;
+
+/// Puts alerts back in event-time order within a window before the engine sees them, so input need
+/// not be sorted and memory stays bounded: only alerts younger than the window (or the newest
+/// `cap`) are held.
+struct Reorder {
+    heap: BinaryHeap<Reverse<Pending>>,
+    window: i64,
+    cap: usize,
+    newest: i64,
+    seq: u64,
+}
+
+struct Pending(jiff::Timestamp, u64, Alert);
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        (self.0, self.1) == (o.0, o.1)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.0, self.1).cmp(&(o.0, o.1))
+    }
+}
+
+impl Reorder {
+    fn new(window_secs: u64, cap: usize) -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            window: window_secs as i64,
+            cap,
+            newest: i64::MIN,
+            seq: 0,
+        }
+    }
+
+    fn push(&mut self, a: Alert, mut out: impl FnMut(Alert)) {
+        self.newest = self.newest.max(a.time.as_second());
+        self.seq += 1;
+        self.heap.push(Reverse(Pending(a.time, self.seq, a)));
+        while let Some(Reverse(oldest)) = self.heap.peek() {
+            if self.heap.len() > self.cap || self.newest - oldest.0.as_second() > self.window {
+                let Reverse(Pending(_, _, a)) = self.heap.pop().expect("peeked");
+                out(a);
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn drain(&mut self, mut out: impl FnMut(Alert)) {
+        while let Some(Reverse(Pending(_, _, a))) = self.heap.pop() {
+            out(a);
+        }
+    }
+}
+
 fn write_assignments(
     path: &Path,
-    loaded: &pipeline::Loaded,
+    placed: &[(String, String, u64)],
+    stats: &pipeline::Stats,
     engine: &Engine,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = BufWriter::new(f);
-    for a in &loaded.alerts {
+    for (id, source, line) in placed {
         let line = serde_json::json!({
-            "source": a.location.source, "line": a.location.line, "alert": a.alert.id,
-            "incident": engine.incident_of(&a.alert.id),
+            "source": source, "line": line, "alert": id, "incident": engine.incident_of(id),
         });
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
     }
-    for e in &loaded.rejected {
+    for e in &stats.rejected {
         let line = serde_json::json!({
             "source": e.location.source, "line": e.location.line, "alert": null, "incident": null, "code": e.code,
         });
