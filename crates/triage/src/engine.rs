@@ -147,10 +147,9 @@ impl Engine {
         }
         let t = alert.time.as_second();
         self.watermark = self.watermark.max(t);
-        let rkey = rule_key(alert);
-        let rhash = h64(rkey.as_str());
+        let rhash = rule_hash(alert);
         let keys = entity_keys(alert);
-        let fp = fingerprint(&rkey, alert);
+        let fp = h64(&(rhash, &keys));
         for &k in &keys {
             *self.counts.entry((rhash, k)).or_default() += 1;
         }
@@ -165,7 +164,7 @@ impl Engine {
             }
         }
         self.seen_ids.insert(id_hash, self.groups.len());
-        self.new_group(alert, rkey, rhash, keys, fp);
+        self.new_group(alert, rule_key(alert), rhash, keys, fp);
         Pushed::NewGroup
     }
 
@@ -439,18 +438,54 @@ impl Engine {
     }
 }
 
-/// Entity keys of an alert used for correlation: hosts, users, IPs not on a known-benign list and not
-/// loopback/unspecified, file hashes.
+/// Hash of the rule key (see [`rule_key`]) without building the string.
+fn rule_hash(alert: &Alert) -> u64 {
+    h64(&(
+        alert.format.as_str(),
+        alert.rule.id.as_deref().unwrap_or(&alert.rule.name),
+    ))
+}
+
+/// Entity keys of an alert used for correlation, sorted: hosts, users (case-insensitive), IPs not on a
+/// known-benign list and not loopback/unspecified/multicast, file hashes. Hashed without allocating:
+/// this runs for every alert.
 fn entity_keys(alert: &Alert) -> Vec<u64> {
-    let mut keys: Vec<u64> = entity_names(alert)
-        .iter()
-        .map(|s| h64(s.as_str()))
-        .collect();
+    let e = &alert.entities;
+    let mut keys = Vec::with_capacity(e.hosts.len() * 2 + e.users.len() + e.endpoints.len());
+    for h in &e.hosts {
+        if let Some(n) = &h.hostname {
+            keys.push(h64(&("host", n.as_str())));
+        }
+        if let Some(ip) = h.ip
+            && usable_ip(alert, ip)
+        {
+            keys.push(h64(&("ip", ip)));
+        }
+    }
+    for u in &e.users {
+        let mut h = DefaultHasher::new();
+        "user".hash(&mut h);
+        for b in u.name.bytes() {
+            h.write_u8(b.to_ascii_lowercase());
+        }
+        keys.push(h.finish());
+    }
+    for ep in &e.endpoints {
+        if usable_ip(alert, ep.ip) {
+            keys.push(h64(&("ip", ep.ip)));
+        }
+    }
+    for f in &e.files {
+        for x in [&f.sha256, &f.sha1, &f.md5].into_iter().flatten() {
+            keys.push(h64(&("hash", x.as_str())));
+        }
+    }
     keys.sort_unstable();
     keys.dedup();
     keys
 }
 
+/// The same entities as readable names (`host:web01`), for the stored baseline.
 fn entity_names(alert: &Alert) -> Vec<String> {
     let mut out = Vec::new();
     let e = &alert.entities;
@@ -484,18 +519,11 @@ fn usable_ip(alert: &Alert, ip: std::net::IpAddr) -> bool {
     if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
         return false;
     }
-    let s = ip.to_string();
     !alert
         .observables
         .iter()
-        .any(|o| o.value == s && !o.benign_lists.is_empty())
-}
-
-fn fingerprint(rkey: &str, alert: &Alert) -> u64 {
-    let mut names = entity_names(alert);
-    names.sort_unstable();
-    names.dedup();
-    h64(&(rkey, names))
+        .filter(|o| !o.benign_lists.is_empty())
+        .any(|o| o.value.parse::<std::net::IpAddr>() == Ok(ip))
 }
 
 fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {

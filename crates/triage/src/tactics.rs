@@ -133,37 +133,34 @@ const KEYWORDS: &[(&str, &str, Option<&str>, f64)] = &[
     ("new user", "persistence", Some("T1136"), 0.4),
 ];
 
-/// The first keyword of the table found in `text`, as whole words.
-pub fn infer(text: &str) -> Option<Inferred> {
-    let lower = text.to_ascii_lowercase();
-    KEYWORDS
-        .iter()
-        .find(|(kw, ..)| contains_word(&lower, kw))
-        .map(|&(kw, tactic, technique, confidence)| Inferred {
-            tactic,
-            technique,
-            confidence,
-            keyword: kw,
-        })
-}
+/// All keywords in one automaton, built on first use (immutable, shared).
+static MATCHER: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(KEYWORDS.iter().map(|k| k.0))
+        .expect("static keyword table builds")
+});
 
-fn contains_word(hay: &str, needle: &str) -> bool {
-    let bytes = hay.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = hay[from..].find(needle) {
-        let start = from + pos;
-        let end = start + needle.len();
-        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        from = start + 1;
-        if from >= hay.len() {
-            break;
-        }
-    }
-    false
+/// The earliest keyword *of the table* found in `text` as whole words (table order decides, not
+/// position in the text).
+pub fn infer(text: &str) -> Option<Inferred> {
+    let bytes = text.as_bytes();
+    let best = MATCHER
+        .find_overlapping_iter(text)
+        .filter(|m| {
+            let before_ok = m.start() == 0 || !bytes[m.start() - 1].is_ascii_alphanumeric();
+            let after_ok = m.end() == bytes.len() || !bytes[m.end()].is_ascii_alphanumeric();
+            before_ok && after_ok
+        })
+        .map(|m| m.pattern().as_usize())
+        .min()?;
+    let (kw, tactic, technique, confidence) = KEYWORDS[best];
+    Some(Inferred {
+        tactic,
+        technique,
+        confidence,
+        keyword: kw,
+    })
 }
 
 #[cfg(test)]
