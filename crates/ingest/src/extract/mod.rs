@@ -1,21 +1,237 @@
-//! PLACEHOLDER API, being written in this session: indicator extraction.
+//! Indicator extraction: IPv4/IPv6 addresses, domains, URLs, e-mail addresses, MD5/SHA-1/SHA-256/
+//! SHA-512 hashes and CVE ids, from free text and from every string of a JSON document.
+//!
+//! How a string is read:
+//! 1. Strings shorter than 3 bytes are skipped; only the first [`MAX_FIELD_BYTES`] (1 MiB) of a
+//!    string are read (cut back to a character boundary).
+//! 2. A one-pass [`scan::Prefilter`] decides which scanners can find anything; most fields stop
+//!    here, without allocating.
+//! 3. Defanged forms are restored ([`refang`], table in that module).
+//! 4. Scanners, each documented in its module: URLs and their hosts ([`url`]), IPv6 ([`scan::ipv6`]),
+//!    e-mail addresses ([`email`]), IPv4 and bare domains ([`scan::dotted`], rules in [`domain`] and
+//!    [`ip`]), hashes and CVE ids ([`hash`]).
+//!
+//! Values are canonical: domains and hashes lowercase, e-mail domains lowercase (local part as
+//! written), URLs with lowercase scheme and host, IPs in standard form (IPv6 compressed, IPv4
+//! without leading zeros, IPv4-mapped IPv6 as IPv4), CVE ids upper case. IPs carry
+//! [`Observable::labels`] (`private`, `loopback`, …); nothing is dropped for being private.
+//!
+//! Each (type, value) is reported once per call of [`Extractor::extract_text`] or
+//! [`Extractor::extract_document`], with the first field it was found in. Document fields are
+//! dotted paths; array items are numbered like keys (`alert.hosts.0.ip`).
 
-use picket_core::Observable;
+mod domain;
+mod email;
+mod hash;
+pub mod ip;
+mod refang;
+mod scan;
+mod url;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use picket_core::{Observable, ObservableType};
 use serde_json::Value;
 
+pub use domain::FILE_EXT_TLDS;
+
+/// Only this many bytes of one string are read.
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
 /// Finds indicators in text. Build once, share freely.
-#[derive(Debug, Default)]
-pub struct Extractor {}
+#[derive(Debug)]
+pub struct Extractor {
+    refanger: refang::Refanger,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Collects observables for one call, skipping (type, value) pairs already in `out[start..]`.
+struct Sink<'a> {
+    out: &'a mut Vec<Observable>,
+    start: usize,
+    /// Index of the pairs once there are too many for a linear look.
+    seen: Option<HashSet<(ObservableType, String)>>,
+}
+
+const LINEAR_DEDUP: usize = 32;
+
+impl<'a> Sink<'a> {
+    fn new(out: &'a mut Vec<Observable>) -> Self {
+        let start = out.len();
+        Self {
+            out,
+            start,
+            seen: None,
+        }
+    }
+
+    fn push(&mut self, kind: ObservableType, value: &str, field: &str) {
+        match &mut self.seen {
+            Some(set) => {
+                if set.contains(&(kind, value.to_owned())) {
+                    return;
+                }
+                set.insert((kind, value.to_owned()));
+            }
+            None => {
+                if self.out[self.start..]
+                    .iter()
+                    .any(|o| o.kind == kind && o.value == value)
+                {
+                    return;
+                }
+                if self.out.len() - self.start >= LINEAR_DEDUP {
+                    let mut set: HashSet<_> = self.out[self.start..]
+                        .iter()
+                        .map(|o| (o.kind, o.value.clone()))
+                        .collect();
+                    set.insert((kind, value.to_owned()));
+                    self.seen = Some(set);
+                }
+            }
+        }
+        let mut o = Observable::new(kind, value, field);
+        o.labels = match kind {
+            ObservableType::Ipv4 => value.parse().map(ip::labels_v4).unwrap_or_default(),
+            ObservableType::Ipv6 => value.parse().map(ip::labels_v6).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.out.push(o);
+    }
+}
 
 impl Extractor {
     pub fn new() -> Self {
-        Self {}
+        Self {
+            refanger: refang::Refanger::new(),
+        }
+    }
+
+    /// `text` with defanged forms (`hxxp`, `[.]`, `(at)`, …) restored; borrowed when unchanged.
+    pub fn refang<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        self.refanger.refang(text)
     }
 
     /// Appends the indicators found in `text` to `out`, each tagged with `field`.
-    pub fn extract_text(&self, _text: &str, _field: &str, _out: &mut Vec<Observable>) {}
+    pub fn extract_text(&self, text: &str, field: &str, out: &mut Vec<Observable>) {
+        let mut sink = Sink::new(out);
+        self.scan(text, field, &mut sink);
+    }
 
-    /// Appends the indicators found in every string of `doc` (field = dotted path), skipping the
-    /// fields named in `skip`. Each (type, value) appears once, with the first field it was seen in.
-    pub fn extract_document(&self, _doc: &Value, _skip: &[String], _out: &mut Vec<Observable>) {}
+    /// Appends the indicators found in every string of `doc` (field = dotted path, array items as
+    /// `path.N`), skipping the fields named in `skip` and everything under them. Each (type, value)
+    /// appears once, with the first field it was seen in.
+    pub fn extract_document(&self, doc: &Value, skip: &[String], out: &mut Vec<Observable>) {
+        let mut sink = Sink::new(out);
+        let mut path = String::new();
+        self.walk(doc, &mut path, skip, &mut sink, 0);
+    }
+
+    fn walk(
+        &self,
+        v: &Value,
+        path: &mut String,
+        skip: &[String],
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) {
+        if depth > 0 && is_skipped(path, skip) {
+            return;
+        }
+        match v {
+            Value::String(s) => self.scan(s, path, sink),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    push_index(path, i);
+                    self.walk(item, path, skip, sink, depth + 1);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let len = path.len();
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    self.walk(item, path, skip, sink, depth + 1);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>) {
+        if text.len() < 3 {
+            return;
+        }
+        let mut text = text;
+        if text.len() > MAX_FIELD_BYTES {
+            let mut cut = MAX_FIELD_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text = &text[..cut];
+        }
+        let mut pf = scan::Prefilter::new(text);
+        if !pf.anything() {
+            return;
+        }
+        let refanged;
+        let text = if pf.may_refang() {
+            refanged = self.refanger.refang(text);
+            if let Cow::Owned(s) = &refanged {
+                pf = scan::Prefilter::new(s);
+            }
+            &*refanged
+        } else {
+            text
+        };
+        let mut emit = |k: ObservableType, v: &str| sink.push(k, v, field);
+        let mut url_spans = Vec::new();
+        let mut v6_spans = Vec::new();
+        if pf.flags & scan::COLON != 0 {
+            url::urls(text, &mut url_spans, &mut emit);
+            scan::ipv6(text, &mut v6_spans, &mut emit);
+        }
+        if pf.flags & scan::AT != 0 {
+            email::emails(text, &url_spans, &mut emit);
+        }
+        if pf.flags & scan::DOT != 0 {
+            scan::dotted(text, &v6_spans, &mut emit);
+        }
+        if pf.long_hex {
+            hash::hashes(text, &mut emit);
+        }
+        if pf.cve {
+            hash::cves(text, &mut emit);
+        }
+    }
 }
+
+fn push_index(path: &mut String, i: usize) {
+    use std::fmt::Write;
+    let _ = write!(path, "{i}");
+}
+
+/// `path` is a skipped field or lies under one.
+fn is_skipped(path: &str, skip: &[String]) -> bool {
+    skip.iter().any(|s| {
+        path.strip_prefix(s.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests;
