@@ -1,1 +1,5 @@
 //! Knowledge about indicators.
+
+pub mod warninglists;
+
+pub use warninglists::{LoadProblem, Warninglists};
