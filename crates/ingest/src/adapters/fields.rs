@@ -416,3 +416,190 @@ mod helper_tests {
         assert!(!is_placeholder("<a b>"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers added with the Splunk, Elastic, Sentinel, Defender and CrowdStrike adapters.
+
+/// ATT&CK Enterprise tactics: (id, short name).
+const ATTACK_TACTICS: [(&str, &str); 14] = [
+    ("TA0043", "reconnaissance"),
+    ("TA0042", "resource-development"),
+    ("TA0001", "initial-access"),
+    ("TA0002", "execution"),
+    ("TA0003", "persistence"),
+    ("TA0004", "privilege-escalation"),
+    ("TA0005", "defense-evasion"),
+    ("TA0006", "credential-access"),
+    ("TA0007", "discovery"),
+    ("TA0008", "lateral-movement"),
+    ("TA0009", "collection"),
+    ("TA0011", "command-and-control"),
+    ("TA0010", "exfiltration"),
+    ("TA0040", "impact"),
+];
+
+/// A tactic the vendor names, checked against ATT&CK: an id (`TA0006`, any case) is returned
+/// uppercased, a name in any common spelling (`Credential Access`, `CredentialAccess`,
+/// `credential_access`, `credential-access`) as the tactic's short name. Anything else (vendor
+/// categories such as `Malware` or `Machine Learning`, CrowdStrike's `CSTA…` ids) is None.
+pub(crate) fn attack_tactic(s: &str) -> Option<String> {
+    let t = s.trim();
+    let up = t.to_ascii_uppercase();
+    if let Some(num) = up.strip_prefix("TA")
+        && num.len() == 4
+        && num.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(up);
+    }
+    let squashed: String = t
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    ATTACK_TACTICS
+        .iter()
+        .find(|(_, short)| short.replace('-', "") == squashed)
+        .map(|(_, short)| (*short).to_owned())
+}
+
+/// A hex digest of the given kind (`md5`, `sha1`, `sha256`), lowercased; None for anything else,
+/// including all-zero placeholders that some products write when they have no hash.
+pub(crate) fn hex_hash(s: &str, kind: &str) -> Option<String> {
+    let s = s.trim();
+    (hash_kind(s) == Some(kind) && s.bytes().any(|b| b != b'0')).then(|| s.to_ascii_lowercase())
+}
+
+/// A file's full path from a folder and a file name; the folder alone when it already ends with
+/// the name. Uses the folder's own separator.
+pub(crate) fn join_path(folder: Option<&str>, name: Option<&str>) -> Option<String> {
+    let folder = folder.map(str::trim).filter(|s| !s.is_empty());
+    let name = name.map(str::trim).filter(|s| !s.is_empty());
+    match (folder, name) {
+        (Some(f), Some(n)) => {
+            let sep = if f.contains('\\') { '\\' } else { '/' };
+            if f.ends_with(n) && f[..f.len() - n.len()].ends_with(['\\', '/']) {
+                Some(f.to_owned())
+            } else if f.ends_with(['\\', '/']) {
+                Some(format!("{f}{n}"))
+            } else {
+                Some(format!("{f}{sep}{n}"))
+            }
+        }
+        (Some(f), None) => Some(f.to_owned()),
+        _ => None,
+    }
+}
+
+/// Every ATT&CK technique id inside free text (`Valid Accounts (T1078)`, `T1059.001, T1105`),
+/// uppercased, in order, without duplicates.
+pub(crate) fn technique_ids_in(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let starts = (b[i] == b'T' || b[i] == b't')
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.len() >= i + 5
+            && b[i + 1..i + 5].iter().all(u8::is_ascii_digit);
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 5;
+        if b.len() >= end + 4
+            && b[end] == b'.'
+            && b[end + 1..end + 4].iter().all(u8::is_ascii_digit)
+        {
+            end += 4;
+        }
+        if b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric()) {
+            // ASCII bytes only between i and end, so the slice is on char boundaries.
+            if let Some(t) = technique_id(&s[i..end])
+                && !out.contains(&t)
+            {
+                out.push(t);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// Adds a user written as `DOMAIN\name` when a domain is known, else the bare name.
+pub(crate) fn add_user_in(e: &mut Entities, domain: Option<&str>, name: Option<&str>) {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return;
+    };
+    match domain.map(str::trim).filter(|d| !d.is_empty() && *d != "-") {
+        Some(d) if !name.contains('\\') && !name.contains('@') => {
+            e.add_user(&format!("{d}\\{name}"))
+        }
+        _ => e.add_user(name),
+    }
+}
+
+/// A JSON value that some vendors ship as a string holding JSON (Log Analytics `dynamic`
+/// columns, Defender's `AttackTechniques`): parsed when it is such a string, else borrowed.
+pub(crate) fn json_in_string(v: &Value) -> std::borrow::Cow<'_, Value> {
+    match v {
+        Value::String(s) if s.trim_start().starts_with(['[', '{']) => {
+            match serde_json::from_str::<Value>(s) {
+                Ok(parsed) => std::borrow::Cow::Owned(parsed),
+                Err(_) => std::borrow::Cow::Borrowed(v),
+            }
+        }
+        _ => std::borrow::Cow::Borrowed(v),
+    }
+}
+
+#[cfg(test)]
+mod vendor_helper_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tactics_are_checked_against_attack() {
+        assert_eq!(
+            attack_tactic("InitialAccess").as_deref(),
+            Some("initial-access")
+        );
+        assert_eq!(
+            attack_tactic("Command and Control").as_deref(),
+            Some("command-and-control")
+        );
+        assert_eq!(attack_tactic("ta0005").as_deref(), Some("TA0005"));
+        assert_eq!(attack_tactic("Machine Learning"), None);
+        assert_eq!(attack_tactic("CSTA0004"), None);
+        assert_eq!(attack_tactic("abc"), None);
+    }
+
+    #[test]
+    fn hashes_paths_and_technique_text() {
+        assert_eq!(
+            hex_hash("0000000000000000000000000000000000000000", "sha1"),
+            None
+        );
+        assert_eq!(hex_hash("fake md5", "md5"), None);
+        assert_eq!(
+            hex_hash("B6D237154F2E528F0B503B58B025862D66B02B73", "sha1").as_deref(),
+            Some("b6d237154f2e528f0b503b58b025862d66b02b73")
+        );
+        assert_eq!(
+            join_path(Some("C:\\Windows\\System32"), Some("notepad.exe")).as_deref(),
+            Some("C:\\Windows\\System32\\notepad.exe")
+        );
+        assert_eq!(
+            join_path(Some("/usr/bin/curl"), Some("curl")).as_deref(),
+            Some("/usr/bin/curl")
+        );
+        assert_eq!(
+            technique_ids_in(
+                "[\"Valid Accounts (T1078)\",\"Cloud Accounts (T1078.004)\", \"XT1234\"]"
+            ),
+            ["T1078", "T1078.004"]
+        );
+        assert!(technique_ids_in("T12 Tactic ÄT1").is_empty());
+        let v = json!("[\"a\"]");
+        assert_eq!(*json_in_string(&v), json!(["a"]));
+    }
+}
