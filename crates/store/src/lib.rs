@@ -1,1 +1,103 @@
+//! Picket's durable state behind one [`Store`] trait: alerts (pending until triaged), dead letters,
+//! incidents, analyst verdicts and the rule baseline.
+//!
+//! [`SqliteStore`] is the embedded backend; a PostgreSQL backend implements the same trait and runs
+//! the same test suite (`tests/suite.rs`, `store_test_suite!`).
 
+mod error;
+mod model;
+mod sqlite;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use picket_core::{Alert, Incident, Verdict};
+
+pub use error::{Result, StoreError};
+pub use model::{
+    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, PendingAlert, StoreStats, StoredAlert,
+    TriageCommit, VerdictRecord,
+};
+pub use sqlite::SqliteStore;
+
+/// Everything the server and the triage worker keep across restarts.
+///
+/// The trait uses `async_trait` (boxed futures) rather than native `async fn` in traits: callers hold
+/// an `Arc<dyn Store>` chosen at startup (SQLite or PostgreSQL), and native async trait methods are not
+/// object-safe. One allocation per call is nothing next to a database round trip.
+///
+/// Every method that writes commits before it returns: once it returns `Ok`, the data survives a
+/// crash.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Checks that the database answers (`/healthz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Closes connections, waiting for running statements. The store is unusable afterwards.
+    async fn close(&self);
+
+    /// Stores new alerts as pending, in one transaction, in the order given. An alert whose id is
+    /// already stored (or came earlier in the batch) is left as it was: re-sending an event is a no-op.
+    async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>>;
+
+    /// Up to `limit` pending alerts, oldest insertion first, with their raw bytes.
+    async fn pending_alerts(&self, limit: u32) -> Result<Vec<PendingAlert>>;
+
+    /// How many alerts wait for triage (the ingest queue's length).
+    async fn count_pending(&self) -> Result<u64>;
+
+    /// Marks alerts (by `seq`) as processed. Unknown or already processed ones are ignored.
+    async fn mark_processed(&self, seqs: &[i64]) -> Result<()>;
+
+    /// Processed alerts whose event time is at or after `since`, ordered by time (then insertion), to
+    /// rebuild the engine's window on restart. `raw` is left empty: the engine does not read it, and
+    /// a window can hold many alerts.
+    async fn alerts_since(&self, since: Timestamp) -> Result<Vec<Alert>>;
+
+    /// The latest event time among processed alerts.
+    async fn latest_processed_time(&self) -> Result<Option<Timestamp>>;
+
+    /// One alert with its raw bytes.
+    async fn get_alert(&self, id: &str) -> Result<Option<StoredAlert>>;
+
+    async fn insert_dead_letters(&self, letters: &[DeadLetter]) -> Result<()>;
+
+    /// Dead letters, newest first, with their store ids.
+    async fn list_dead_letters(&self, limit: u32, offset: u32) -> Result<Vec<(i64, DeadLetter)>>;
+
+    /// Stores each incident's latest assessment, and which alerts and rules it holds. An incident whose
+    /// alerts all moved into another one (a merge) is marked superseded and no longer listed.
+    async fn upsert_incidents(&self, incidents: &[Incident]) -> Result<()>;
+
+    /// One incident, superseded or not.
+    async fn get_incident(&self, id: &str) -> Result<Option<Incident>>;
+
+    /// Incidents matching `filter`, latest activity first; superseded ones are left out.
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+
+    /// The rule keys (`format:rule_id_or_name`, see `picket_triage::knowledge::rule_key`) of an
+    /// incident's alerts.
+    async fn incident_rule_keys(&self, incident_id: &str) -> Result<Vec<String>>;
+
+    /// Records an analyst verdict. [`StoreError::NotFound`] when the incident does not exist.
+    async fn record_verdict(&self, verdict: &VerdictRecord) -> Result<()>;
+
+    /// An incident's verdicts, oldest first.
+    async fn list_verdicts(&self, incident_id: &str) -> Result<Vec<VerdictRecord>>;
+
+    /// Every verdict as feedback on the rules of its incident: (rule key, incident id, verdict), oldest
+    /// verdict first so that replaying them into `Feedback::record` leaves the latest one standing.
+    async fn feedback_by_rule(&self) -> Result<Vec<(String, String, Verdict)>>;
+
+    /// Adds to the (rule key, entity) occurrence counts.
+    async fn bump_rule_counts(&self, counts: &[(String, String, u64)]) -> Result<()>;
+
+    async fn load_rule_counts(&self) -> Result<HashMap<(String, String), u64>>;
+
+    /// One triage step in one transaction: upsert the incidents, bump the counts, mark the alerts
+    /// processed (see [`TriageCommit`]).
+    async fn commit_triage(&self, step: &TriageCommit) -> Result<()>;
+
+    async fn stats(&self) -> Result<StoreStats>;
+}

@@ -1,0 +1,133 @@
+//! Values going in and out of the store.
+
+use jiff::Timestamp;
+use picket_core::{Alert, Incident, IncidentStatus, Priority, Verdict};
+
+/// What happened to one alert of an [`insert_alerts`](crate::Store::insert_alerts) batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// An alert with this id was already stored (or appeared earlier in the same batch).
+    Duplicate,
+}
+
+/// Where an alert is in the triage pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertStatus {
+    /// Stored, not yet seen by the triage engine.
+    Pending,
+    /// The engine has seen it and its incidents are stored.
+    Processed,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processed => "processed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "processed" => Some(Self::Processed),
+            _ => None,
+        }
+    }
+}
+
+/// An alert waiting for triage, in insertion order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingAlert {
+    pub seq: i64,
+    pub received_at: Timestamp,
+    pub alert: Alert,
+}
+
+/// An alert as stored: with its raw bytes and where it is in the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub seq: i64,
+    pub received_at: Timestamp,
+    pub status: AlertStatus,
+    pub alert: Alert,
+}
+
+/// A record that could not be read, kept with its bytes exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub received_at: Timestamp,
+    /// The payload's name (`request`, a file path).
+    pub source: String,
+    /// 1-based line the record starts on.
+    pub line: u64,
+    /// 0-based position of the record in its payload.
+    pub index: u64,
+    /// An [`ErrorCode`](picket_core::ErrorCode) string.
+    pub code: String,
+    pub message: String,
+    /// The bytes as received, even when they are not UTF-8.
+    pub raw: Vec<u8>,
+}
+
+/// Which incidents [`list_incidents`](crate::Store::list_incidents) returns, newest (`last_seen`) first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    pub verdict: Option<Verdict>,
+    pub priority: Option<Priority>,
+    /// Only incidents still active at or after this time (`last_seen >= since`).
+    pub since: Option<Timestamp>,
+    /// Only incidents that began at or before this time (`first_seen <= until`).
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Default for IncidentFilter {
+    fn default() -> Self {
+        Self {
+            status: None,
+            verdict: None,
+            priority: None,
+            since: None,
+            until: None,
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+/// An analyst's verdict on an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictRecord {
+    pub incident_id: String,
+    pub verdict: Verdict,
+    /// The name of the token (or user) that gave it.
+    pub analyst: String,
+    pub note: Option<String>,
+    pub at: Timestamp,
+}
+
+/// One step of the triage worker, committed atomically: the incidents it changed, the rule counts it
+/// adds, and the alerts it has now processed. Committing them together means a crash either loses the
+/// whole step (the alerts stay pending and are processed again) or none of it; counts are never
+/// bumped twice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriageCommit {
+    pub incidents: Vec<Incident>,
+    pub rule_counts: Vec<(String, String, u64)>,
+    pub processed: Vec<i64>,
+}
+
+/// Row counts for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub alerts: u64,
+    pub pending_alerts: u64,
+    pub dead_letters: u64,
+    /// Listed (not superseded) incidents per engine verdict.
+    pub incidents_by_verdict: Vec<(Verdict, u64)>,
+    pub verdicts: u64,
+}

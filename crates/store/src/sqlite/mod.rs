@@ -1,0 +1,436 @@
+//! The embedded backend: one SQLite file (`picket.db`) under the data directory.
+//!
+//! Opened in WAL mode with `synchronous = FULL`, so a committed transaction is on disk before the call
+//! returns (an acknowledged alert survives a power cut), and readers never block the writer. Writes go
+//! through a pool of one connection: SQLite has one writer anyway, and serialising them in-process
+//! avoids `SQLITE_BUSY` upgrades between deferred transactions. Reads use their own small pool.
+
+mod incidents;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use picket_core::{Alert, Incident, Verdict};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::model::{
+    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, PendingAlert, StoreStats, StoredAlert,
+    TriageCommit, VerdictRecord,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READERS: u32 = 4;
+
+/// The SQLite [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) `dir/picket.db` and brings its schema up to date.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join("picket.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// A private database in memory, for tests. One connection serves reads and writes (each
+    /// in-memory connection would otherwise see its own database); it lives as long as the store.
+    pub async fn open_in_memory() -> Result<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let opts = SqliteConnectOptions::new()
+            .filename(format!("picket-mem-{n}"))
+            .in_memory(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+}
+
+pub(crate) fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn from_micros(us: i64, what: &str) -> Result<Timestamp> {
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::corrupt(what, e))
+}
+
+/// SQLite integers are signed; counts beyond i64 saturate.
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn decode_alert(normalized: &str, raw: String, id_hint: &str) -> Result<Alert> {
+    let mut alert: Alert = serde_json::from_str(normalized)
+        .map_err(|e| StoreError::corrupt(format!("alert {id_hint}"), e))?;
+    alert.raw = raw;
+    Ok(alert)
+}
+
+async fn mark_processed_in(conn: &mut SqliteConnection, seqs: &[i64]) -> Result<()> {
+    for seq in seqs {
+        sqlx::query("UPDATE alerts SET status = 'processed' WHERE seq = ?1 AND status = 'pending'")
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>> {
+        let now = micros(Timestamp::now());
+        let mut tx = self.writer.begin().await?;
+        let mut out = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            let normalized = serde_json::to_string(&Alert {
+                raw: String::new(),
+                ..alert.clone()
+            })
+            .map_err(|e| StoreError::corrupt(format!("alert {}", alert.id), e))?;
+            let done = sqlx::query(
+                "INSERT INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending')
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&alert.id)
+            .bind(alert.format.as_str())
+            .bind(picket_triage::knowledge::rule_key(alert))
+            .bind(micros(alert.time))
+            .bind(now)
+            .bind(&alert.raw_sha256)
+            .bind(&alert.raw)
+            .bind(normalized)
+            .execute(&mut *tx)
+            .await?;
+            out.push(if done.rows_affected() == 1 {
+                InsertOutcome::Inserted
+            } else {
+                InsertOutcome::Duplicate
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn pending_alerts(&self, limit: u32) -> Result<Vec<PendingAlert>> {
+        let rows = sqlx::query(
+            "SELECT seq, id, received_at, raw, normalized FROM alerts
+             WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                Ok(PendingAlert {
+                    seq: r.try_get("seq")?,
+                    received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
+                    alert: decode_alert(r.try_get("normalized")?, r.try_get("raw")?, &id)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_pending(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status = 'pending'")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(to_u64(n))
+    }
+
+    async fn mark_processed(&self, seqs: &[i64]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        mark_processed_in(&mut tx, seqs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn alerts_since(&self, since: Timestamp) -> Result<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT id, normalized FROM alerts WHERE status = 'processed' AND time >= ?1
+             ORDER BY time, seq",
+        )
+        .bind(micros(since))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                decode_alert(r.try_get("normalized")?, String::new(), &id)
+            })
+            .collect()
+    }
+
+    async fn latest_processed_time(&self) -> Result<Option<Timestamp>> {
+        let t: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(time) FROM alerts WHERE status = 'processed'")
+                .fetch_one(&self.reader)
+                .await?;
+        t.map(|t| from_micros(t, "alerts.time")).transpose()
+    }
+
+    async fn get_alert(&self, id: &str) -> Result<Option<StoredAlert>> {
+        let row = sqlx::query(
+            "SELECT seq, received_at, status, raw, normalized FROM alerts WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let status: String = r.try_get("status")?;
+        Ok(Some(StoredAlert {
+            seq: r.try_get("seq")?,
+            received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
+            status: AlertStatus::parse(&status)
+                .ok_or_else(|| StoreError::corrupt("alerts.status", status))?,
+            alert: decode_alert(r.try_get("normalized")?, r.try_get("raw")?, id)?,
+        }))
+    }
+
+    async fn insert_dead_letters(&self, letters: &[DeadLetter]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for d in letters {
+            sqlx::query(
+                "INSERT INTO dead_letters (received_at, source, line, record_index, code, message, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .bind(micros(d.received_at))
+            .bind(&d.source)
+            .bind(to_i64(d.line))
+            .bind(to_i64(d.index))
+            .bind(&d.code)
+            .bind(&d.message)
+            .bind(&d.raw)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_dead_letters(&self, limit: u32, offset: u32) -> Result<Vec<(i64, DeadLetter)>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, source, line, record_index, code, message, raw
+             FROM dead_letters ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+        )
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    DeadLetter {
+                        received_at: from_micros(
+                            r.try_get("received_at")?,
+                            "dead_letters.received_at",
+                        )?,
+                        source: r.try_get("source")?,
+                        line: to_u64(r.try_get("line")?),
+                        index: to_u64(r.try_get("record_index")?),
+                        code: r.try_get("code")?,
+                        message: r.try_get("message")?,
+                        raw: r.try_get("raw")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn upsert_incidents(&self, incidents: &[Incident]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        incidents::upsert(&mut tx, incidents).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_incident(&self, id: &str) -> Result<Option<Incident>> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM incidents WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        doc.map(|d| incidents::decode(&d, id)).transpose()
+    }
+
+    async fn list_incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT id, doc FROM incidents WHERE superseded_by IS NULL");
+        if let Some(s) = f.status {
+            q.push(" AND status = ").push_bind(incidents::status_str(s));
+        }
+        if let Some(v) = f.verdict {
+            q.push(" AND verdict = ").push_bind(v.as_str());
+        }
+        if let Some(p) = f.priority {
+            q.push(" AND priority = ").push_bind(p.as_str());
+        }
+        if let Some(t) = f.since {
+            q.push(" AND last_seen >= ").push_bind(micros(t));
+        }
+        if let Some(t) = f.until {
+            q.push(" AND first_seen <= ").push_bind(micros(t));
+        }
+        q.push(" ORDER BY last_seen DESC, id LIMIT ")
+            .push_bind(i64::from(f.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(f.offset));
+        let rows = q.build().fetch_all(&self.reader).await?;
+        rows.into_iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                incidents::decode(r.try_get("doc")?, &id)
+            })
+            .collect()
+    }
+
+    async fn incident_rule_keys(&self, incident_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT rule_key FROM incident_rules WHERE incident_id = ?1 ORDER BY rule_key",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn record_verdict(&self, v: &VerdictRecord) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        incidents::record_verdict(&mut tx, v).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_verdicts(&self, incident_id: &str) -> Result<Vec<VerdictRecord>> {
+        incidents::list_verdicts(&self.reader, incident_id).await
+    }
+
+    async fn feedback_by_rule(&self) -> Result<Vec<(String, String, Verdict)>> {
+        incidents::feedback_by_rule(&self.reader).await
+    }
+
+    async fn bump_rule_counts(&self, counts: &[(String, String, u64)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        incidents::bump_rule_counts(&mut tx, counts).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_rule_counts(&self) -> Result<HashMap<(String, String), u64>> {
+        let rows = sqlx::query("SELECT rule_key, entity, count FROM rule_counts")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    (r.try_get("rule_key")?, r.try_get("entity")?),
+                    to_u64(r.try_get("count")?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn commit_triage(&self, step: &TriageCommit) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        incidents::upsert(&mut tx, &step.incidents).await?;
+        incidents::bump_rule_counts(&mut tx, &step.rule_counts).await?;
+        mark_processed_in(&mut tx, &step.processed).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS total, COALESCE(SUM(status = 'pending'), 0) AS pending FROM alerts",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        let (alerts, pending_alerts): (i64, i64) = (r.try_get("total")?, r.try_get("pending")?);
+        let dead_letters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters")
+            .fetch_one(&self.reader)
+            .await?;
+        let verdicts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM verdicts")
+            .fetch_one(&self.reader)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT verdict, COUNT(*) AS n FROM incidents WHERE superseded_by IS NULL
+             GROUP BY verdict ORDER BY verdict",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        let mut incidents_by_verdict = Vec::with_capacity(rows.len());
+        for r in rows {
+            let v: String = r.try_get("verdict")?;
+            let verdict =
+                Verdict::parse(&v).ok_or_else(|| StoreError::corrupt("incidents.verdict", v))?;
+            incidents_by_verdict.push((verdict, to_u64(r.try_get("n")?)));
+        }
+        Ok(StoreStats {
+            alerts: to_u64(alerts),
+            pending_alerts: to_u64(pending_alerts),
+            dead_letters: to_u64(dead_letters),
+            incidents_by_verdict,
+            verdicts: to_u64(verdicts),
+        })
+    }
+}

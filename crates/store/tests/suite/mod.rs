@@ -1,0 +1,591 @@
+//! One suite for every backend: each test is a generic async fn over a [`Harness`], and
+//! `store_test_suite!(Harness)` expands to one `#[tokio::test]` per fn.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use picket_core::{
+    Alert, AlertRef, Entities, Escalation, Incident, IncidentStatus, Priority, Product, Rule,
+    Scope, Severity, SourceFormat, Verdict,
+};
+use picket_store::{
+    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, Store, StoreError, TriageCommit,
+    VerdictRecord,
+};
+
+/// A backend under test. `new` makes an empty database; `open` opens it (again), as a restarted
+/// process would.
+#[async_trait]
+pub(crate) trait Harness: Sized + Send + Sync {
+    async fn new() -> Self;
+    async fn open(&self) -> Arc<dyn Store>;
+}
+
+#[macro_export]
+macro_rules! store_test_suite {
+    ($harness:ty) => {
+        $crate::store_test_suite!(@tests $harness;
+            insert_is_idempotent,
+            duplicate_in_one_batch_is_stored_once,
+            data_and_pending_state_survive_reopen,
+            pending_alerts_come_in_insertion_order_until_processed,
+            alerts_since_replays_processed_alerts_by_time,
+            incident_filters_and_paging,
+            merged_incident_is_superseded_not_listed,
+            dead_letters_keep_invalid_utf8_bytes,
+            verdicts_become_feedback_on_the_incident_rules,
+            rule_counts_add_up,
+            commit_triage_is_one_step,
+            concurrent_inserts_store_each_alert_once,
+            stats_count_rows,
+        );
+    };
+    (@tests $harness:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::suite::$name::<$harness>().await;
+            }
+        )*
+    };
+}
+
+const T0: i64 = 1_700_000_000;
+
+fn ts(secs: i64) -> Timestamp {
+    Timestamp::from_second(T0 + secs).expect("valid time")
+}
+
+/// A Wazuh-shaped alert; `tag` makes the id and raw bytes unique.
+pub(crate) fn alert(tag: &str, at: i64, rule_id: &str, host: &str) -> Alert {
+    let raw = format!("{{\"id\":\"{tag}\",\"rule\":{{\"id\":\"{rule_id}\"}},\"host\":\"{host}\"}}");
+    let raw_sha256 = picket_core::hash::sha256_hex(raw.as_bytes());
+    let mut entities = Entities::default();
+    entities.add_host(Some(host), None, None);
+    Alert {
+        id: Alert::derive_id(SourceFormat::Wazuh, Some(tag), &raw_sha256),
+        format: SourceFormat::Wazuh,
+        source_event_id: Some(tag.to_owned()),
+        time: ts(at),
+        product: Product {
+            vendor: "Wazuh".into(),
+            name: "Wazuh".into(),
+        },
+        rule: Rule {
+            id: Some(rule_id.to_owned()),
+            name: format!("rule {rule_id}"),
+            category: None,
+        },
+        severity: Severity::Medium,
+        vendor_severity: Some("7".into()),
+        message: format!("alert {tag}"),
+        entities,
+        attack: Vec::new(),
+        observables: Vec::new(),
+        raw_sha256,
+        raw,
+    }
+}
+
+fn incident(
+    id: &str,
+    alerts: &[&Alert],
+    verdict: Verdict,
+    priority: Priority,
+    first: i64,
+    last: i64,
+) -> Incident {
+    Incident {
+        id: id.to_owned(),
+        title: format!("incident {id}"),
+        status: IncidentStatus::Open,
+        verdict,
+        priority,
+        confidence: 0.5,
+        confidence_note: "test".into(),
+        escalation: Escalation::AnalystQueue,
+        first_seen: ts(first),
+        last_seen: ts(last),
+        alert_count: alerts.len() as u64,
+        alerts: alerts
+            .iter()
+            .map(|a| AlertRef {
+                id: a.id.clone(),
+                format: a.format,
+                raw_sha256: a.raw_sha256.clone(),
+                count: 1,
+            })
+            .collect(),
+        scope: Scope::default(),
+        observables: Vec::new(),
+        attack: Vec::new(),
+        timeline: Vec::new(),
+        evidence: Vec::new(),
+    }
+}
+
+fn ids(incidents: &[Incident]) -> Vec<&str> {
+    incidents.iter().map(|i| i.id.as_str()).collect()
+}
+
+pub(crate) async fn insert_is_idempotent<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let (a, b) = (alert("a", 0, "1", "h"), alert("b", 1, "1", "h"));
+    let first = s.insert_alerts(&[a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(
+        first,
+        vec![InsertOutcome::Inserted, InsertOutcome::Inserted]
+    );
+    let again = s.insert_alerts(&[b.clone(), a.clone()]).await.unwrap();
+    assert_eq!(
+        again,
+        vec![InsertOutcome::Duplicate, InsertOutcome::Duplicate]
+    );
+    assert_eq!(s.count_pending().await.unwrap(), 2);
+    // The first copy stays: a re-sent event does not reset a processed alert to pending.
+    let seqs: Vec<i64> = s
+        .pending_alerts(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.seq)
+        .collect();
+    s.mark_processed(&seqs).await.unwrap();
+    s.insert_alerts(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(s.count_pending().await.unwrap(), 0);
+}
+
+pub(crate) async fn duplicate_in_one_batch_is_stored_once<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let (a, b) = (alert("a", 0, "1", "h"), alert("b", 1, "1", "h"));
+    let out = s.insert_alerts(&[a.clone(), a.clone(), b]).await.unwrap();
+    assert_eq!(
+        out,
+        vec![
+            InsertOutcome::Inserted,
+            InsertOutcome::Duplicate,
+            InsertOutcome::Inserted
+        ]
+    );
+    assert_eq!(s.stats().await.unwrap().alerts, 2);
+}
+
+pub(crate) async fn data_and_pending_state_survive_reopen<H: Harness>() {
+    let h = H::new().await;
+    let (a, b) = (alert("a", 0, "1", "h"), alert("b", 1, "1", "h"));
+    {
+        let s = h.open().await;
+        s.insert_alerts(&[a.clone(), b.clone()]).await.unwrap();
+        let first = s.pending_alerts(1).await.unwrap();
+        s.mark_processed(&[first[0].seq]).await.unwrap();
+        s.upsert_incidents(&[incident(
+            "inc_1",
+            &[&a],
+            Verdict::Suspicious,
+            Priority::P2,
+            0,
+            0,
+        )])
+        .await
+        .unwrap();
+        s.close().await;
+    }
+    let s = h.open().await;
+    let got = s.get_alert(&a.id).await.unwrap().expect("alert kept");
+    assert_eq!(got.alert, a);
+    assert_eq!(got.status, AlertStatus::Processed);
+    let pending = s.pending_alerts(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].alert, b);
+    assert!(s.get_incident("inc_1").await.unwrap().is_some());
+}
+
+pub(crate) async fn pending_alerts_come_in_insertion_order_until_processed<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    // Insertion order differs from event-time order on purpose.
+    let batch = [
+        alert("c", 30, "1", "h"),
+        alert("a", 10, "1", "h"),
+        alert("b", 20, "1", "h"),
+    ];
+    s.insert_alerts(&batch).await.unwrap();
+    let p = s.pending_alerts(2).await.unwrap();
+    assert_eq!(
+        p.iter().map(|x| x.alert.id.clone()).collect::<Vec<_>>(),
+        vec![batch[0].id.clone(), batch[1].id.clone()]
+    );
+    assert!(p[0].seq < p[1].seq);
+    assert_eq!(
+        p[0].alert.raw, batch[0].raw,
+        "pending alerts carry their raw bytes"
+    );
+    s.mark_processed(&[p[0].seq]).await.unwrap();
+    let p2 = s.pending_alerts(10).await.unwrap();
+    assert_eq!(
+        p2.iter().map(|x| x.alert.id.clone()).collect::<Vec<_>>(),
+        vec![batch[1].id.clone(), batch[2].id.clone()]
+    );
+    s.mark_processed(&[p2[0].seq, p2[1].seq, p2[1].seq, 999_999])
+        .await
+        .unwrap();
+    assert!(s.pending_alerts(10).await.unwrap().is_empty());
+    assert_eq!(s.count_pending().await.unwrap(), 0);
+    let got = s.get_alert(&batch[2].id).await.unwrap().unwrap();
+    assert_eq!(got.status, AlertStatus::Processed);
+}
+
+pub(crate) async fn alerts_since_replays_processed_alerts_by_time<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let batch = [
+        alert("c", 30, "1", "h"),
+        alert("a", 10, "1", "h"),
+        alert("b", 20, "1", "h"),
+        alert("d", 40, "1", "h"),
+    ];
+    s.insert_alerts(&batch).await.unwrap();
+    assert_eq!(s.latest_processed_time().await.unwrap(), None);
+    let p = s.pending_alerts(3).await.unwrap();
+    s.mark_processed(&p.iter().map(|x| x.seq).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    // "d" is still pending: not replayed.
+    let since = s.alerts_since(ts(15)).await.unwrap();
+    assert_eq!(
+        since.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+        vec![batch[2].id.clone(), batch[0].id.clone()]
+    );
+    assert!(since.iter().all(|a| a.raw.is_empty()));
+    assert_eq!(since[0].rule, batch[2].rule);
+    assert_eq!(s.latest_processed_time().await.unwrap(), Some(ts(30)));
+}
+
+pub(crate) async fn incident_filters_and_paging<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let a = alert("a", 0, "1", "h");
+    s.insert_alerts(std::slice::from_ref(&a)).await.unwrap();
+    let mut closed = incident("inc_c", &[], Verdict::Benign, Priority::P4, 100, 200);
+    closed.status = IncidentStatus::Closed;
+    s.upsert_incidents(&[
+        incident("inc_a", &[&a], Verdict::Malicious, Priority::P1, 0, 50),
+        incident("inc_b", &[], Verdict::Suspicious, Priority::P2, 60, 300),
+        closed,
+    ])
+    .await
+    .unwrap();
+    let all = s.list_incidents(&IncidentFilter::default()).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        vec!["inc_b", "inc_c", "inc_a"],
+        "newest activity first"
+    );
+    let f = |f: IncidentFilter| {
+        let s = s.clone();
+        async move {
+            s.list_incidents(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        f(IncidentFilter {
+            verdict: Some(Verdict::Malicious),
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_a"]
+    );
+    assert_eq!(
+        f(IncidentFilter {
+            priority: Some(Priority::P2),
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_b"]
+    );
+    assert_eq!(
+        f(IncidentFilter {
+            status: Some(IncidentStatus::Closed),
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_c"]
+    );
+    assert_eq!(
+        f(IncidentFilter {
+            since: Some(ts(250)),
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_b"]
+    );
+    assert_eq!(
+        f(IncidentFilter {
+            until: Some(ts(70)),
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_b", "inc_a"]
+    );
+    assert_eq!(
+        f(IncidentFilter {
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .await,
+        vec!["inc_c"]
+    );
+    // An upsert replaces the stored assessment.
+    s.upsert_incidents(&[incident(
+        "inc_a",
+        &[&a],
+        Verdict::Benign,
+        Priority::P4,
+        0,
+        50,
+    )])
+    .await
+    .unwrap();
+    let got = s.get_incident("inc_a").await.unwrap().unwrap();
+    assert_eq!((got.verdict, got.priority), (Verdict::Benign, Priority::P4));
+    assert!(s.get_incident("inc_missing").await.unwrap().is_none());
+}
+
+pub(crate) async fn merged_incident_is_superseded_not_listed<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let (a, b) = (alert("a", 0, "1", "h"), alert("b", 1, "2", "h"));
+    s.insert_alerts(&[a.clone(), b.clone()]).await.unwrap();
+    s.upsert_incidents(&[
+        incident("inc_a", &[&a], Verdict::Suspicious, Priority::P2, 0, 0),
+        incident("inc_b", &[&b], Verdict::Suspicious, Priority::P2, 1, 1),
+    ])
+    .await
+    .unwrap();
+    // The engine merged inc_b into inc_a.
+    s.upsert_incidents(&[incident(
+        "inc_a",
+        &[&a, &b],
+        Verdict::Malicious,
+        Priority::P1,
+        0,
+        1,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(&s.list_incidents(&IncidentFilter::default()).await.unwrap()),
+        vec!["inc_a"]
+    );
+    assert!(
+        s.get_incident("inc_b").await.unwrap().is_some(),
+        "kept for its history"
+    );
+    assert_eq!(
+        s.incident_rule_keys("inc_a").await.unwrap(),
+        vec!["wazuh:1", "wazuh:2"]
+    );
+}
+
+pub(crate) async fn dead_letters_keep_invalid_utf8_bytes<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let raw = vec![b'{', 0xff, 0xfe, b'"', 0x80, b'}', 0x00];
+    let letter = |line: u64, raw: Vec<u8>| DeadLetter {
+        received_at: ts(0),
+        source: "request".into(),
+        line,
+        index: line - 1,
+        code: "invalid_json".into(),
+        message: "invalid UTF-8 at byte 1".into(),
+        raw,
+    };
+    s.insert_dead_letters(&[letter(1, raw.clone()), letter(2, b"{bad".to_vec())])
+        .await
+        .unwrap();
+    let list = s.list_dead_letters(10, 0).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1].1, letter(1, raw), "bytes kept exactly, oldest last");
+    assert_eq!(list[0].1.line, 2);
+    let page = s.list_dead_letters(1, 1).await.unwrap();
+    assert_eq!(page[0].1.line, 1);
+}
+
+pub(crate) async fn verdicts_become_feedback_on_the_incident_rules<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let (a, b) = (alert("a", 0, "5710", "h"), alert("b", 1, "5712", "h"));
+    s.insert_alerts(&[a.clone(), b.clone()]).await.unwrap();
+    s.upsert_incidents(&[incident(
+        "inc_1",
+        &[&a, &b],
+        Verdict::Suspicious,
+        Priority::P2,
+        0,
+        1,
+    )])
+    .await
+    .unwrap();
+    let v = |verdict, note: Option<&str>| VerdictRecord {
+        incident_id: "inc_1".into(),
+        verdict,
+        analyst: "alice".into(),
+        note: note.map(str::to_owned),
+        at: ts(5),
+    };
+    let missing = VerdictRecord {
+        incident_id: "inc_nope".into(),
+        ..v(Verdict::Benign, None)
+    };
+    assert!(matches!(
+        s.record_verdict(&missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    s.record_verdict(&v(Verdict::Benign, Some("scanner")))
+        .await
+        .unwrap();
+    s.record_verdict(&v(Verdict::Malicious, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_verdicts("inc_1").await.unwrap(),
+        vec![
+            v(Verdict::Benign, Some("scanner")),
+            v(Verdict::Malicious, None)
+        ]
+    );
+    let fb = s.feedback_by_rule().await.unwrap();
+    let expect = |k: &str, verdict| (format!("wazuh:{k}"), "inc_1".to_owned(), verdict);
+    assert_eq!(
+        fb,
+        vec![
+            expect("5710", Verdict::Benign),
+            expect("5712", Verdict::Benign),
+            expect("5710", Verdict::Malicious),
+            expect("5712", Verdict::Malicious),
+        ],
+        "oldest first, so that the latest verdict wins when replayed"
+    );
+    assert_eq!(picket_triage::knowledge::rule_key(&a), "wazuh:5710");
+}
+
+pub(crate) async fn rule_counts_add_up<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let c = |r: &str, e: &str, n| (r.to_owned(), e.to_owned(), n);
+    s.bump_rule_counts(&[c("wazuh:1", "host:h", 3), c("wazuh:1", "user:u", 1)])
+        .await
+        .unwrap();
+    s.bump_rule_counts(&[c("wazuh:1", "host:h", 2)])
+        .await
+        .unwrap();
+    let counts = s.load_rule_counts().await.unwrap();
+    assert_eq!(counts.len(), 2);
+    assert_eq!(counts[&("wazuh:1".to_owned(), "host:h".to_owned())], 5);
+    assert_eq!(counts[&("wazuh:1".to_owned(), "user:u".to_owned())], 1);
+}
+
+pub(crate) async fn commit_triage_is_one_step<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let a = alert("a", 0, "1", "h");
+    s.insert_alerts(std::slice::from_ref(&a)).await.unwrap();
+    let seq = s.pending_alerts(1).await.unwrap()[0].seq;
+    s.commit_triage(&TriageCommit {
+        incidents: vec![incident(
+            "inc_1",
+            &[&a],
+            Verdict::Suspicious,
+            Priority::P2,
+            0,
+            0,
+        )],
+        rule_counts: vec![("wazuh:1".into(), "host:h".into(), 1)],
+        processed: vec![seq],
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.count_pending().await.unwrap(), 0);
+    assert!(s.get_incident("inc_1").await.unwrap().is_some());
+    assert_eq!(s.load_rule_counts().await.unwrap().len(), 1);
+}
+
+pub(crate) async fn concurrent_inserts_store_each_alert_once<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    // Eight tasks; each sends 40 alerts, half of them shared with every other task.
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut inserted = 0;
+                for chunk in 0..4 {
+                    let batch: Vec<Alert> = (0..10)
+                        .map(|i| {
+                            let n = chunk * 10 + i;
+                            let tag = if n % 2 == 0 {
+                                format!("shared-{n}")
+                            } else {
+                                format!("t{t}-{n}")
+                            };
+                            alert(&tag, n, "1", "h")
+                        })
+                        .collect();
+                    let out = s.insert_alerts(&batch).await.unwrap();
+                    inserted += out
+                        .iter()
+                        .filter(|o| **o == InsertOutcome::Inserted)
+                        .count();
+                }
+                inserted
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for t in tasks {
+        inserted += t.await.unwrap();
+    }
+    let distinct = 20 + 8 * 20;
+    assert_eq!(inserted, distinct);
+    assert_eq!(s.stats().await.unwrap().alerts, distinct as u64);
+    let pending = s.pending_alerts(1000).await.unwrap();
+    let unique: HashSet<_> = pending.iter().map(|p| p.alert.id.clone()).collect();
+    assert_eq!(unique.len(), distinct);
+    assert!(pending.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+pub(crate) async fn stats_count_rows<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    s.ping().await.unwrap();
+    let (a, b) = (alert("a", 0, "1", "h"), alert("b", 1, "1", "h"));
+    s.insert_alerts(&[a.clone(), b]).await.unwrap();
+    let seq = s.pending_alerts(1).await.unwrap()[0].seq;
+    s.mark_processed(&[seq]).await.unwrap();
+    s.upsert_incidents(&[
+        incident("inc_1", &[&a], Verdict::Suspicious, Priority::P2, 0, 0),
+        incident("inc_2", &[], Verdict::Suspicious, Priority::P2, 0, 0),
+        incident("inc_3", &[], Verdict::Benign, Priority::P4, 0, 0),
+    ])
+    .await
+    .unwrap();
+    let st = s.stats().await.unwrap();
+    assert_eq!(
+        (st.alerts, st.pending_alerts, st.dead_letters, st.verdicts),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(
+        st.incidents_by_verdict,
+        vec![(Verdict::Benign, 1), (Verdict::Suspicious, 2)]
+    );
+}
