@@ -144,7 +144,7 @@ fn v6_char(c: u8) -> bool {
 /// A candidate is a maximal run of hex digits, `:` and `.` with at least two colons and one hex
 /// digit, not glued to letters, digits or `_` (a zone `%eth0` may follow and is dropped; trailing
 /// dots and a single trailing colon are trimmed). `std` parses it; IPv4-mapped addresses are
-/// reported as IPv4.
+/// reported as IPv4; the unspecified address (`::`, `0::0`) is not reported.
 pub(crate) fn ipv6(
     text: &str,
     spans: &mut Vec<(usize, usize)>,
@@ -196,6 +196,9 @@ pub(crate) fn ipv6(
         let Ok(a) = cand.parse::<Ipv6Addr>() else {
             continue;
         };
+        if a.is_unspecified() {
+            continue; // `::`, `::0`: separators and listeners on any address, not indicators
+        }
         if cand.contains('.') {
             spans.push((s, s + cand.len()));
         }
@@ -405,5 +408,6 @@ mod tests {
         assert!(six("00:1a:2b:3c:4d:5e").is_empty());
         assert!(six("std::vector a :: b").is_empty());
         assert!(six("T10:40::1").is_empty());
+        assert!(six("::0 and 0:0::0").is_empty());
     }
 }
