@@ -318,31 +318,39 @@ fn judge(
         }
     }
 
-    // 4. Known-benign lists.
-    let mut all_obs = 0usize;
-    let mut benign_obs: BTreeSet<&str> = BTreeSet::new();
-    for g in groups {
-        for (_, _, _, lists) in &g.summary.observables {
-            all_obs += 1;
-            for l in lists {
-                benign_obs.insert(l);
-            }
-        }
-    }
-    if !benign_obs.is_empty() {
-        let share = groups
+    // 4. Known-benign lists. Addresses with a class label (private, loopback, documentation…) are
+    // left out: warninglists list those ranges as "commonly misclassified", and an internal address
+    // says nothing about whether the activity on it is benign.
+    let judged: Vec<&(
+        picket_core::ObservableType,
+        String,
+        Vec<String>,
+        Vec<String>,
+    )> = groups
+        .iter()
+        .flat_map(|g| &g.summary.observables)
+        .filter(|o| o.2.is_empty())
+        .collect();
+    let listed: Vec<_> = judged.iter().filter(|o| !o.3.is_empty()).collect();
+    if !listed.is_empty() {
+        let share = listed.len() as f64 / judged.len() as f64;
+        let names: BTreeSet<&str> = listed
             .iter()
-            .flat_map(|g| &g.summary.observables)
-            .filter(|o| !o.3.is_empty())
-            .count() as f64
-            / all_obs.max(1) as f64;
+            .flat_map(|o| o.3.iter().map(String::as_str))
+            .collect();
         let w = if share >= 0.999 { -0.15 } else { -0.05 };
-        let first = benign_obs.iter().next().copied().unwrap_or_default();
+        let first = names.iter().next().copied().unwrap_or_default();
+        let shown: Vec<&str> = names.iter().copied().take(5).collect();
         evidence.push(ev(
             format!(
-                "{:.0}% of indicators are on known-benign lists ({})",
+                "{:.0}% of indicators are on known-benign lists ({}{})",
                 share * 100.0,
-                benign_obs.iter().copied().collect::<Vec<_>>().join(", ")
+                shown.join(", "),
+                if names.len() > shown.len() {
+                    format!(" and {} more", names.len() - shown.len())
+                } else {
+                    String::new()
+                }
             ),
             format!("warninglist:{first}"),
             w,

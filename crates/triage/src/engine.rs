@@ -67,7 +67,10 @@ struct IncState {
 struct EntitySlot {
     incident: usize,
     last_seen: i64,
+    /// New groups that carried this entity since `since`; reset every correlation window, so a busy
+    /// host stops linking only while it is busy, not forever.
     links: u32,
+    since: i64,
 }
 
 /// What `push` did with an alert.
@@ -178,50 +181,22 @@ impl Engine {
         let span = grp.last_seen.as_second() - grp.first_seen.as_second();
         let became_routine =
             !grp.routine && grp.prior + grp.count >= routine_after && span >= routine_span;
-        if became_routine {
-            grp.routine = true;
-        }
+        let fingerprint = grp.fingerprint;
         let inc = self.root(self.groups[g].incident);
-        if became_routine && self.incidents[inc].groups.len() > 1 {
-            self.detach(g);
-        } else {
-            let st = &mut self.incidents[inc];
-            st.last_seen = st.last_seen.max(time);
-            st.first_seen = st.first_seen.min(time);
-            self.dirty.insert(inc);
+        if became_routine {
+            if self.incidents[inc].groups.len() > 1 {
+                // Shared incident: the repeats so far belong to what happened there (a scan's burst
+                // of errors stays with the scan); later repeats start a routine group of their own,
+                // which links nothing, so a chatty rule does not keep the incident open for days.
+                self.by_fingerprint.remove(&fingerprint);
+            } else {
+                self.groups[g].routine = true;
+            }
         }
-    }
-
-    /// Moves a group that turned routine out of a shared incident into its own.
-    fn detach(&mut self, g: usize) {
-        let old = self.root(self.groups[g].incident);
-        self.incidents[old].groups.retain(|&x| x != g);
-        let (first, last) = self.span(&self.incidents[old].groups);
-        self.incidents[old].first_seen = first;
-        self.incidents[old].last_seen = last;
-        self.dirty.insert(old);
-        let grp = &self.groups[g];
-        let new = self.open_incident(
-            g,
-            &grp.summary.alert_id.clone(),
-            grp.first_seen,
-            grp.last_seen,
-        );
-        self.groups[g].incident = new;
-    }
-
-    fn span(&self, groups: &[usize]) -> (Timestamp, Timestamp) {
-        let first = groups
-            .iter()
-            .map(|&g| self.groups[g].first_seen)
-            .min()
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        let last = groups
-            .iter()
-            .map(|&g| self.groups[g].last_seen)
-            .max()
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        (first, last)
+        let st = &mut self.incidents[inc];
+        st.last_seen = st.last_seen.max(time);
+        st.first_seen = st.first_seen.min(time);
+        self.dirty.insert(inc);
     }
 
     fn open_incident(
@@ -306,9 +281,11 @@ impl Engine {
                     incident: inc,
                     last_seen: t,
                     links: 0,
+                    since: t,
                 });
-                if (t - slot.last_seen).abs() > window {
+                if (t - slot.since).abs() > window {
                     slot.links = 0;
+                    slot.since = t;
                 }
                 slot.incident = inc;
                 slot.last_seen = slot.last_seen.max(t);
@@ -515,15 +492,34 @@ fn entity_names(alert: &Alert) -> Vec<String> {
     out
 }
 
+/// Whether an IP may link alerts. Internal addresses identify hosts and do link, even though
+/// warninglists list the private ranges as "commonly misclassified" indicators; a public address on a
+/// known-benign list (a public DNS resolver, a cloud range) is shared by unrelated activity and does not.
 fn usable_ip(alert: &Alert, ip: std::net::IpAddr) -> bool {
     if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
         return false;
+    }
+    if is_internal(ip) {
+        return true;
     }
     !alert
         .observables
         .iter()
         .filter(|o| !o.benign_lists.is_empty())
         .any(|o| o.value.parse::<std::net::IpAddr>() == Ok(ip))
+}
+
+fn is_internal(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_link_local()
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {

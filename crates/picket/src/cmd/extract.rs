@@ -39,10 +39,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(d)) => Some(cfg.resolve(d)),
         _ => None,
     }
-    .map(|dir| {
-        let _ = dir;
-        Ok::<_, anyhow::Error>(crate::cmd::pipeline::Warninglists)
-    })
+    .map(|dir| crate::cmd::pipeline::load_warninglists(&dir))
     .transpose()?;
     let (bytes, _) = crate::input::read(&args.file)?;
     let text = String::from_utf8_lossy(&bytes);

@@ -9,10 +9,7 @@ use clap::Args as ClapArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use picket_core::{Alert, SourceFormat};
 use picket_ingest::{InputKind, Normalizer, NormalizerOptions, RecordError, split};
-pub struct Warninglists;
-impl Warninglists {
-    pub fn annotate(&self, _o: &mut [picket_core::Observable]) {}
-}
+pub use picket_intel::warninglists::Warninglists;
 use picket_triage::knowledge::CompiledSuppression;
 use picket_triage::{Inventory, Knowledge};
 
@@ -75,8 +72,7 @@ pub fn warninglists(cfg: &Config, args: &InputArgs) -> anyhow::Result<Option<War
         (None, Some(d)) => cfg.resolve(d),
         (None, None) => return Ok(None),
     };
-    let _ = dir;
-    Ok(Some(Warninglists))
+    Ok(Some(load_warninglists(&dir)?))
 }
 
 pub fn knowledge(cfg: &Config) -> anyhow::Result<Knowledge> {
@@ -218,4 +214,14 @@ pub fn each(
         bar.finish_and_clear();
     }
     Ok(stats)
+}
+
+/// Loads a warninglists directory; lists that cannot be read are reported on stderr and skipped.
+pub fn load_warninglists(dir: &std::path::Path) -> anyhow::Result<Warninglists> {
+    let (lists, problems) = Warninglists::load_dir(dir)
+        .with_context(|| format!("loading warninglists from {}", dir.display()))?;
+    for p in problems {
+        eprintln!("picket: warning: warninglist skipped: {p}");
+    }
+    Ok(lists)
 }

@@ -23,8 +23,9 @@ pub struct Args {
     /// incident}`; rejected records get `incident: null` and their error `code`).
     #[arg(long, value_name = "FILE")]
     pub assignments: Option<std::path::PathBuf>,
-    /// Alerts up to this many seconds out of event-time order are put back in order before
-    /// correlation (default: the correlation window). Input need not be sorted.
+    /// Stream instead of reading everything first: alerts up to this many seconds out of event-time
+    /// order (and at most 20,000 waiting) are put back in order before correlation; later stragglers are
+    /// correlated as they come. Default: read all inputs, then correlate in event-time order.
     #[arg(long)]
     pub reorder_secs: Option<u64>,
     /// Print a summary (alerts, incidents by verdict and escalation) on stderr at the end.
@@ -37,11 +38,13 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let normalizer = pipeline::normalizer(&cfg, &args.input)?;
     let lists = pipeline::warninglists(&cfg, &args.input)?;
     let knowledge = pipeline::knowledge(&cfg)?;
-    let window = args
-        .reorder_secs
-        .unwrap_or(cfg.triage.correlation_window_secs);
+    // By default every alert is read before correlation starts (a full sort by event time: exports
+    // are often grouped by detector, days apart); `--reorder-secs` bounds memory for endless streams.
+    let mut reorder = match args.reorder_secs {
+        Some(w) => Reorder::new(w, REORDER_CAP),
+        None => Reorder::new(u64::MAX / 2, usize::MAX),
+    };
     let mut engine = Engine::new(cfg.triage.clone(), knowledge);
-    let mut reorder = Reorder::new(window, REORDER_CAP);
     let mut placed: Vec<(String, String, u64)> = Vec::new();
     let stats = pipeline::each(&args.input, &normalizer, lists.as_ref(), false, |a| {
         if args.assignments.is_some() {
@@ -98,7 +101,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// At most this many alerts wait in the reorder buffer, whatever their times.
+/// With `--reorder-secs`, at most this many alerts wait in the reorder buffer, whatever their times.
 const REORDER_CAP: usize = 20_000;
 
 /// Puts alerts back in event-time order within a window before the engine sees them, so input need
