@@ -121,7 +121,7 @@ impl Extractor {
     /// Appends the indicators found in `text` to `out`, each tagged with `field`.
     pub fn extract_text(&self, text: &str, field: &str, out: &mut Vec<Observable>) {
         let mut sink = Sink::new(out);
-        self.scan(text, field, &mut sink);
+        self.scan(text, field, &mut sink, true);
     }
 
     /// Appends the indicators found in every string of `doc` (field = dotted path, array items as
@@ -145,7 +145,10 @@ impl Extractor {
             return;
         }
         match v {
-            Value::String(s) => self.scan(s, path, sink),
+            Value::String(s) => {
+                let key = last_key(path);
+                self.scan(s, path, sink, !is_identifier_key(key));
+            }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
@@ -172,7 +175,8 @@ impl Extractor {
         }
     }
 
-    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>) {
+    /// `hashes`: whether hex runs may be hashes here (not in identifier fields).
+    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>, hashes: bool) {
         if text.len() < 3 {
             return;
         }
@@ -211,13 +215,43 @@ impl Extractor {
         if pf.flags & scan::DOT != 0 {
             scan::dotted(text, &v6_spans, &mut emit);
         }
-        if pf.long_hex {
+        if pf.long_hex && hashes {
             hash::hashes(text, &mut emit);
         }
         if pf.cve {
             hash::cves(text, &mut emit);
         }
     }
+}
+
+/// The last key of a dotted path, skipping array indexes (`a.hosts.0` → `hosts`).
+fn last_key(path: &str) -> &str {
+    path.rsplit('.')
+        .find(|seg| !seg.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("")
+}
+
+/// Fields that name an identifier (`id`, `agent_id`, `AlertId`, `uuid`, `guid`, `cid`, `*_ids`, AWS `arn`):
+/// vendors' ids are often 32 or 64 hex digits, and reading them as MD5 or SHA-256 hashes would fill
+/// incidents with false indicators and link unrelated alerts. Hashes are not read from such fields.
+fn is_identifier_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    let lower = lower
+        .strip_suffix('s')
+        .filter(|l| l.ends_with("id"))
+        .unwrap_or(&lower);
+    lower == "id"
+        || lower == "cid"
+        || lower.ends_with("_id")
+        || lower.ends_with("-id")
+        || lower.ends_with(".id")
+        || lower.ends_with("uuid")
+        || lower.ends_with("guid")
+        || lower.ends_with("uid")
+        || lower == "arn"
+        || lower.ends_with("_arn")
+        || key.ends_with("Arn")
+        || (key.len() > 2 && (key.ends_with("Id") || key.ends_with("ID") || key.ends_with("Ids")))
 }
 
 fn push_index(path: &mut String, i: usize) {

@@ -166,3 +166,34 @@ proptest! {
         prop_assert_eq!(e.refang(&refang::defang(&x)).into_owned(), x);
     }
 }
+
+#[test]
+fn identifier_fields_are_not_read_as_hashes() {
+    let doc = serde_json::json!({
+        "agent_id": "a7ba3c5f8e0d4f6b9c1d2e3f4a5b6c7d",
+        "device": {"AlertId": "0123456789abcdef0123456789abcdef"},
+        "ids": ["fedcba9876543210fedcba9876543210"],
+        "uuid": "0123456789abcdef0123456789abcdee",
+        "file": {"md5": "44d88612fea8a8f36de82e1278abb02f"},
+        "note": "sample 275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f seen",
+        "valid": "0123456789abcdef0123456789abcdea"
+    });
+    let mut out = Vec::new();
+    Extractor::new().extract_document(&doc, &[], &mut out);
+    let hashes: Vec<(&str, &str)> = out
+        .iter()
+        .filter(|o| o.kind.is_hash())
+        .map(|o| (o.field.as_str(), o.value.as_str()))
+        .collect();
+    assert_eq!(
+        hashes,
+        vec![
+            ("file.md5", "44d88612fea8a8f36de82e1278abb02f"),
+            (
+                "note",
+                "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+            ),
+            ("valid", "0123456789abcdef0123456789abcdea"),
+        ]
+    );
+}
