@@ -1,1 +1,152 @@
+//! Picket's HTTP API and the triage worker behind it.
+//!
+//! Alerts come in through `POST /api/v1/alerts`, are normalized (picket_ingest), durably stored as
+//! pending (picket_store) and acknowledged; the [`Worker`] then feeds them to the triage engine in
+//! insertion order and stores the incidents it builds. Analysts read incidents and record verdicts,
+//! which flow back into the engine as feedback.
+//!
+//! The CLI calls [`serve`] (or [`prepare`] + [`router`] + [`Worker::run`] to wire things itself).
 
+pub mod auth;
+pub mod config;
+pub mod error;
+mod metrics;
+pub mod openapi;
+mod routes;
+mod state;
+mod worker;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use picket_store::Store;
+use tokio::sync::{Notify, watch};
+
+pub use auth::{Auth, Caller, Permission, Role};
+pub use config::{ServerConfig, TokenConfig};
+pub use error::{ApiError, ServerError};
+pub use routes::router;
+pub use state::{AppState, Pipeline};
+pub use worker::Worker;
+
+/// Checks the configuration, loads the tokens (from their environment variables or files), restores
+/// the triage engine from the store, and returns the router's state and the worker, not yet running.
+pub async fn prepare(
+    config: &ServerConfig,
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+) -> Result<(AppState, Worker), ServerError> {
+    let problems = config.check();
+    if !problems.is_empty() {
+        return Err(ServerError::Config(problems));
+    }
+    let auth = Auth::load(config)?;
+    prepare_with_auth(config, auth, store, pipeline).await
+}
+
+/// [`prepare`] with tokens supplied by the caller.
+pub async fn prepare_with_auth(
+    config: &ServerConfig,
+    auth: Auth,
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+) -> Result<(AppState, Worker), ServerError> {
+    if auth.is_open()
+        && !(config.allow_unauthenticated_loopback && config.listen.ip().is_loopback())
+    {
+        return Err(ServerError::Config(vec![(
+            "tokens".to_owned(),
+            "no tokens: refusing to serve without authentication (see allow_unauthenticated_loopback)"
+                .to_owned(),
+        )]));
+    }
+    let engine =
+        worker::restore_engine(store.as_ref(), pipeline.triage, pipeline.knowledge).await?;
+    let shared = state::Shared {
+        engine: Arc::new(Mutex::new(engine)),
+        wake: Arc::new(Notify::new()),
+        metrics: Arc::new(metrics::Metrics::new()),
+    };
+    let worker = Worker::new(
+        store.clone(),
+        shared.engine.clone(),
+        shared.wake.clone(),
+        shared.metrics.clone(),
+        config.worker_batch,
+    );
+    let state = AppState::new(
+        config,
+        auth,
+        store,
+        pipeline.normalizer,
+        pipeline.mappings,
+        shared,
+    )?;
+    Ok((state, worker))
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting requests, lets the worker finish its batch,
+/// and closes the store.
+pub async fn serve(
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+) -> Result<(), ServerError> {
+    serve_until(config, store, pipeline, shutdown_signal()).await
+}
+
+/// [`serve`] until `shutdown` completes.
+pub async fn serve_until(
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+    pipeline: Pipeline,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (state, worker) = prepare(&config, store.clone(), pipeline).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(listen = %config.listen, open = state.auth().is_open(), "picket server listening");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker_task = tokio::spawn(worker.run(stop_rx));
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    // The sender is gone by now (sent or dropped): the worker ends after its current batch.
+    if worker_task.await.is_err() {
+        tracing::error!("triage worker panicked");
+    }
+    store.close().await;
+    served.map_err(ServerError::Serve)
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

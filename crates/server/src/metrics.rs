@@ -1,0 +1,170 @@
+//! Prometheus metrics.
+//!
+//! `prometheus-client` rather than `metrics` + `metrics-exporter-prometheus`: its registry is a plain
+//! value owned by the server state, not a process-wide recorder, so each test's router counts on its
+//! own and nothing global holds state.
+
+use std::time::Duration;
+
+use picket_core::Verdict;
+use picket_store::StoreStats;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabel {
+    verdict: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    method: String,
+    route: String,
+}
+
+fn request_histogram() -> Histogram {
+    // 1 ms … ~32 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The server's metrics and their registry.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    ingested: Counter,
+    duplicates: Counter,
+    rejected: Family<CodeLabel, Counter>,
+    incidents: Family<VerdictLabel, Gauge>,
+    pending: Gauge,
+    requests: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    ingest_to_triage: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::default();
+        let ingested = Counter::default();
+        let duplicates = Counter::default();
+        let rejected = Family::<CodeLabel, Counter>::default();
+        let incidents = Family::<VerdictLabel, Gauge>::default();
+        let pending = Gauge::default();
+        let requests = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            request_histogram,
+        );
+        // 10 ms … ~90 min
+        let ingest_to_triage = Histogram::new(exponential_buckets(0.01, 2.0, 20));
+        registry.register(
+            "picket_alerts_ingested",
+            "Alerts accepted and stored (not counting duplicates)",
+            ingested.clone(),
+        );
+        registry.register(
+            "picket_alerts_duplicate",
+            "Alerts received again (same id) and ignored",
+            duplicates.clone(),
+        );
+        registry.register(
+            "picket_alerts_rejected",
+            "Records rejected at ingest, by error code (kept as dead letters)",
+            rejected.clone(),
+        );
+        registry.register(
+            "picket_incidents",
+            "Stored incidents by the engine's verdict",
+            incidents.clone(),
+        );
+        registry.register(
+            "picket_alerts_pending",
+            "Alerts waiting for triage",
+            pending.clone(),
+        );
+        registry.register(
+            "picket_http_request_duration_seconds",
+            "HTTP request latency by route",
+            requests.clone(),
+        );
+        registry.register(
+            "picket_ingest_to_triage_seconds",
+            "Time from an alert's receipt to its incident being stored",
+            ingest_to_triage.clone(),
+        );
+        Self {
+            registry,
+            ingested,
+            duplicates,
+            rejected,
+            incidents,
+            pending,
+            requests,
+            ingest_to_triage,
+        }
+    }
+
+    pub(crate) fn ingest(&self, accepted: u64, duplicates: u64) {
+        self.ingested.inc_by(accepted);
+        self.duplicates.inc_by(duplicates);
+    }
+
+    pub(crate) fn rejected(&self, code: &str) {
+        self.rejected
+            .get_or_create(&CodeLabel {
+                code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn request(&self, method: &str, route: &str, took: Duration) {
+        self.requests
+            .get_or_create(&RouteLabel {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn triaged(&self, waited: Duration) {
+        self.ingest_to_triage.observe(waited.as_secs_f64());
+    }
+
+    /// The OpenMetrics text, with the store's gauges refreshed from `stats`.
+    pub(crate) fn render(&self, stats: &StoreStats) -> String {
+        for v in [
+            Verdict::Malicious,
+            Verdict::Suspicious,
+            Verdict::Benign,
+            Verdict::NeedsReview,
+        ] {
+            let n = stats
+                .incidents_by_verdict
+                .iter()
+                .find(|(x, _)| *x == v)
+                .map_or(0, |(_, n)| *n);
+            self.incidents
+                .get_or_create(&VerdictLabel {
+                    verdict: v.as_str().to_owned(),
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.pending
+            .set(i64::try_from(stats.pending_alerts).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI document, generated from the handlers' annotations. A snapshot test keeps it under
+//! review: an API change shows up as a diff of `tests/snapshots/*openapi*.snap`.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+
+use crate::routes::{alerts, dead_letters, incidents, ops};
+
+/// Picket's HTTP API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Picket API", description = "Alerts in, triaged incidents out."),
+    paths(
+        alerts::ingest,
+        alerts::get_alert,
+        alerts::get_alert_ocsf,
+        dead_letters::list,
+        incidents::list,
+        incidents::get,
+        incidents::record_verdict,
+        ops::healthz,
+        ops::metrics,
+        ops::openapi,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "alerts", description = "Ingest and stored alerts"),
+        (name = "incidents", description = "Triaged incidents and analyst verdicts"),
+        (name = "operations", description = "Health, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}

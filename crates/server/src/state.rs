@@ -1,0 +1,145 @@
+//! What the handlers share: the store, the tokens, the normalizers, the engine, the worker's wake-up
+//! and the metrics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use picket_core::{ErrorCode, SourceFormat};
+use picket_ingest::adapters::generic::GenericMapping;
+use picket_ingest::{Normalizer, NormalizerOptions};
+use picket_store::Store;
+use picket_triage::{Engine, Knowledge, TriageConfig};
+use tokio::sync::Notify;
+
+use crate::auth::Auth;
+use crate::config::ServerConfig;
+use crate::error::{ApiError, ServerError};
+use crate::metrics::Metrics;
+
+/// The pure stages the server runs, built by the caller from picket.toml.
+pub struct Pipeline {
+    /// Reads records sent without `?mapping=` (vendor formats detected from their shape).
+    pub normalizer: Normalizer,
+    /// Generic mappings selectable with `?mapping=NAME` (required for CSV).
+    pub mappings: Vec<GenericMapping>,
+    pub triage: TriageConfig,
+    /// Inventory and suppressions. Feedback and the rule baseline are loaded from the store on top.
+    pub knowledge: Knowledge,
+}
+
+pub(crate) struct Normalizers {
+    default: Normalizer,
+    by_mapping: HashMap<String, Normalizer>,
+}
+
+impl Normalizers {
+    fn new(default: Normalizer, mappings: Vec<GenericMapping>) -> Result<Self, ServerError> {
+        let mut by_mapping = HashMap::new();
+        for m in mappings {
+            let name = m.name.clone();
+            let n = Normalizer::new(NormalizerOptions {
+                format: Some(SourceFormat::Generic),
+                mapping: Some(m),
+                max_record_bytes: 0,
+            })
+            .map_err(|message| ServerError::Mapping {
+                name: name.clone(),
+                message,
+            })?;
+            by_mapping.insert(name, n);
+        }
+        Ok(Self {
+            default,
+            by_mapping,
+        })
+    }
+
+    /// The normalizer for `?mapping=NAME`, or the detecting one.
+    pub(crate) fn get(&self, mapping: Option<&str>) -> Result<&Normalizer, ApiError> {
+        match mapping {
+            None => Ok(&self.default),
+            Some(name) => self.by_mapping.get(name).ok_or_else(|| {
+                let mut known: Vec<&str> = self.by_mapping.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                ApiError::bad_request(format!("no mapping named `{name}`"))
+                    .with_details(serde_json::json!({ "known_mappings": known }))
+            }),
+        }
+    }
+}
+
+/// What the handlers and the triage worker both hold.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) engine: Arc<Mutex<Engine>>,
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+pub(crate) struct Limits {
+    pub(crate) queue_capacity: u64,
+    pub(crate) retry_after_secs: u64,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) request_timeout: Duration,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) auth: Auth,
+    pub(crate) normalizers: Normalizers,
+    pub(crate) engine: Arc<Mutex<Engine>>,
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limits: Limits,
+}
+
+/// Shared state of the router. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl AppState {
+    pub(crate) fn new(
+        config: &ServerConfig,
+        auth: Auth,
+        store: Arc<dyn Store>,
+        normalizer: Normalizer,
+        mappings: Vec<GenericMapping>,
+        shared: Shared,
+    ) -> Result<Self, ServerError> {
+        Ok(Self(Arc::new(Inner {
+            store,
+            auth,
+            normalizers: Normalizers::new(normalizer, mappings)?,
+            engine: shared.engine,
+            wake: shared.wake,
+            metrics: shared.metrics,
+            limits: Limits {
+                queue_capacity: config.queue_capacity,
+                retry_after_secs: config.retry_after_secs,
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
+            },
+        })))
+    }
+
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.0.auth
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.0.store.as_ref()
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The engine, for short synchronous work only (never held across an await).
+    pub(crate) fn engine(&self) -> Result<MutexGuard<'_, Engine>, ApiError> {
+        self.0
+            .engine
+            .lock()
+            .map_err(|_| ApiError::new(ErrorCode::Internal, "the triage engine failed"))
+    }
+}
