@@ -27,6 +27,11 @@ pub struct RecordError {
     pub code: ErrorCode,
     pub message: String,
     pub location: Location,
+    /// The rejected bytes, exactly as received (the record, or its line when it could not be cut
+    /// out; everything from there on when the rest of the payload could not be read). Kept so that
+    /// rejected input can be stored for inspection, never dropped.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
 }
 
 impl RecordError {
@@ -35,7 +40,14 @@ impl RecordError {
             code,
             message: message.into(),
             location,
+            raw: Vec::new(),
         }
+    }
+
+    /// The same error carrying the rejected bytes.
+    pub fn with_raw(mut self, raw: impl Into<Vec<u8>>) -> Self {
+        self.raw = raw.into();
+        self
     }
 }
 

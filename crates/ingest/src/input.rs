@@ -63,10 +63,45 @@ pub fn split(bytes: &[u8], kind: InputKind, source: &str) -> Vec<Result<RawRecor
         InputKind::Auto => InputKind::Csv,
         k => k,
     };
-    match kind {
+    let mut out = match kind {
         InputKind::Csv => split_csv(body, source),
         _ => split_json(body, first, source),
+    };
+    // Every rejected record keeps its bytes: its line, or the rest of the payload when reading
+    // stopped there.
+    let n = out.len();
+    for (i, r) in out.iter_mut().enumerate() {
+        if let Err(e) = r
+            && e.raw.is_empty()
+        {
+            e.raw = line_bytes(
+                body,
+                e.location.line,
+                i + 1 == n && e.message.contains("not read"),
+            );
+        }
     }
+    out
+}
+
+/// The bytes of 1-based `line` of `body`, or from its start to the end of `body`.
+fn line_bytes(body: &[u8], line: u64, to_end: bool) -> Vec<u8> {
+    let mut start = 0usize;
+    for _ in 1..line {
+        match body[start..].iter().position(|&b| b == b'\n') {
+            Some(p) => start += p + 1,
+            None => return Vec::new(),
+        }
+    }
+    let rest = &body[start..];
+    let end = if to_end {
+        rest.len()
+    } else {
+        rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
+    };
+    let raw = &rest[..end];
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.strip_suffix(b"\r").unwrap_or(raw).to_vec()
 }
 
 fn loc(source: &str, line: u64, index: u64) -> Location {
@@ -401,6 +436,10 @@ mod tests {
     fn ndjson_bad_lines_do_not_lose_good_ones() {
         let body = b"{\"a\":1}\n{bad\n\n{\"c\":3}\r\n\xff\xfe\n{\"d\":4}";
         let r = split(body, InputKind::Auto, "x.ndjson");
+        match &r[3] {
+            Err(e) => assert_eq!(e.raw, b"\xff\xfe"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             texts(&r),
             vec![

@@ -120,7 +120,9 @@ impl Normalizer {
 
     fn normalize_inner(&self, rec: &RawRecord) -> Result<Alert, RecordError> {
         let location = rec.location().clone();
-        let err = |code: ErrorCode, msg: String| RecordError::new(code, msg, location.clone());
+        let err = |code: ErrorCode, msg: String| {
+            RecordError::new(code, msg, location.clone()).with_raw(rec.text().as_bytes())
+        };
         let text = rec.text();
         if text.len() > self.max_record_bytes {
             return Err(err(

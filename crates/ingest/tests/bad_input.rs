@@ -65,6 +65,13 @@ fn each_kind_of_damage_is_rejected_and_good_records_kept() {
             "ok:wazuh",
         ]
     );
+    // Rejected records keep their bytes exactly as received, for the dead-letter store.
+    assert_eq!(got[1].as_ref().unwrap_err().raw, b"{not json");
+    assert_eq!(
+        got[10].as_ref().unwrap_err().raw,
+        b"\xff\xfe{\"bad\": \"utf8\"}"
+    );
+    assert_eq!(got[4].as_ref().unwrap_err().raw, br#"{"hello":"world"}"#);
     let dup = got[6].as_ref().unwrap();
     assert_eq!(
         dup.source_event_id.as_deref(),

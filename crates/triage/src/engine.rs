@@ -462,8 +462,10 @@ fn entity_keys(alert: &Alert) -> Vec<u64> {
     keys
 }
 
-/// The same entities as readable names (`host:web01`), for the stored baseline.
-fn entity_names(alert: &Alert) -> Vec<String> {
+/// The entities an alert correlates on, as readable names (`host:web01`, `ip:10.0.0.5`,
+/// `user:alice`, `hash:…`): the keys of the stored rule baseline ([`crate::knowledge::rule_key`] ×
+/// these), so that a store can count exactly what the engine looks up.
+pub fn entity_names(alert: &Alert) -> Vec<String> {
     let mut out = Vec::new();
     let e = &alert.entities;
     for h in &e.hosts {
