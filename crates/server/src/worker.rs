@@ -12,7 +12,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use picket_core::Alert;
 use picket_store::{Store, StoreError, TriageCommit};
-use picket_triage::engine::Pushed;
+use picket_triage::engine::{Pushed, entity_names};
 use picket_triage::knowledge::rule_key;
 use picket_triage::{Engine, Knowledge, TriageConfig};
 use tokio::sync::{Notify, watch};
@@ -47,7 +47,7 @@ pub(crate) async fn restore_engine(
     // it replays them, so take them out of the baseline to keep "prior" meaning "before the window".
     for a in &replay {
         let key = rule_key(a);
-        for e in entity_names(a) {
+        for e in entities(a) {
             if let Some(n) = baseline.get_mut(&(key.clone(), e)) {
                 *n = n.saturating_sub(1);
             }
@@ -65,36 +65,12 @@ pub(crate) async fn restore_engine(
     Ok(engine)
 }
 
-/// The entity names the rule baseline is keyed by (`host:web01`, `ip:10.0.0.5`, `user:alice`,
-/// `hash:…`), as the engine looks them up. Mirrors `picket_triage::engine`'s private `entity_names`;
-/// extra addresses the engine would not link on are harmless (never looked up).
-fn entity_names(alert: &Alert) -> Vec<String> {
-    let e = &alert.entities;
-    let usable =
-        |ip: &std::net::IpAddr| !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast());
-    let mut out = Vec::new();
-    for h in &e.hosts {
-        if let Some(n) = &h.hostname {
-            out.push(format!("host:{n}"));
-        }
-        if let Some(ip) = h.ip.filter(usable) {
-            out.push(format!("ip:{ip}"));
-        }
-    }
-    for u in &e.users {
-        out.push(format!("user:{}", u.name.to_ascii_lowercase()));
-    }
-    for ep in e.endpoints.iter().filter(|ep| usable(&ep.ip)) {
-        out.push(format!("ip:{}", ep.ip));
-    }
-    for f in &e.files {
-        for h in [&f.sha256, &f.sha1, &f.md5].into_iter().flatten() {
-            out.push(format!("hash:{h}"));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+/// The baseline's entity names for an alert, each once (an address named twice counts once).
+fn entities(alert: &Alert) -> Vec<String> {
+    let mut names = entity_names(alert);
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The background task that triages stored alerts.
@@ -150,7 +126,7 @@ impl Worker {
             for p in &pending {
                 if engine.push(&p.alert) != Pushed::Duplicate {
                     let key = rule_key(&p.alert);
-                    for e in entity_names(&p.alert) {
+                    for e in entities(&p.alert) {
                         *counts.entry((key.clone(), e)).or_default() += 1;
                     }
                 }

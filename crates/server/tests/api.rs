@@ -832,3 +832,24 @@ async fn pending_alerts_survive_a_restart_and_are_triaged_once() {
         .sum();
     assert_eq!(total, samples.len() as u64 + 1);
 }
+
+#[tokio::test]
+async fn serve_until_starts_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("data")).await.unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(picket_server::serve_until(
+        cfg,
+        store.clone(),
+        pipeline(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    // The store was closed on the way out.
+    assert!(store.ping().await.is_err());
+}

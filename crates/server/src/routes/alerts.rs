@@ -66,11 +66,11 @@ pub(crate) struct IngestResponse {
     results: Vec<RecordResult>,
 }
 
-/// One record after normalizing: an alert (its id, position and line), or the reason and the bytes
-/// to keep.
+/// One record after normalizing: an alert (its id, position and line), or why it was rejected (the
+/// error carries the rejected bytes).
 enum Outcome {
     Alert { id: String, index: u64, line: u64 },
-    Rejected(RecordError, Vec<u8>),
+    Rejected(RecordError),
 }
 
 /// Send alerts.
@@ -139,14 +139,14 @@ pub(crate) async fn ingest(
     let letters: Vec<DeadLetter> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Rejected(e, raw) => Some(DeadLetter {
+            Outcome::Rejected(e) => Some(DeadLetter {
                 received_at: now,
                 source: e.location.source.clone(),
                 line: e.location.line,
                 index: e.location.index,
                 code: e.code.as_str().to_owned(),
                 message: e.message.clone(),
-                raw: raw.clone(),
+                raw: e.raw.clone(),
             }),
             Outcome::Alert { .. } => None,
         })
@@ -184,7 +184,7 @@ pub(crate) async fn ingest(
                     message: None,
                 }
             }
-            Outcome::Rejected(e, _) => {
+            Outcome::Rejected(e) => {
                 report.rejected += 1;
                 state.metrics().rejected(e.code.as_str());
                 RecordResult {
@@ -245,10 +245,9 @@ fn normalize_body(
     kind: InputKind,
 ) -> (Vec<Alert>, Vec<Outcome>) {
     let records = split(body, kind, SOURCE);
-    let count = records.len();
-    let mut alerts = Vec::with_capacity(count);
-    let mut outcomes = Vec::with_capacity(count);
-    for (i, r) in records.into_iter().enumerate() {
+    let mut alerts = Vec::with_capacity(records.len());
+    let mut outcomes = Vec::with_capacity(records.len());
+    for r in records {
         outcomes.push(match r {
             Ok(rec) => match normalizer.normalize(&rec) {
                 Ok(a) => {
@@ -260,41 +259,14 @@ fn normalize_body(
                     alerts.push(a);
                     o
                 }
-                Err(e) => Outcome::Rejected(e, rec.text().as_bytes().to_vec()),
+                Err(e) => Outcome::Rejected(e),
             },
-            Err(e) => {
-                // The splitter could not cut a record out: keep the bytes of its line, or everything
-                // from there on when it was the last thing read (the rest of the body was not read).
-                let raw = line_bytes(body, e.location.line, i + 1 == count);
-                Outcome::Rejected(e, raw)
-            }
+            // The splitter keeps the bytes it could not cut into a record (the line, or the unread
+            // rest of the body).
+            Err(e) => Outcome::Rejected(e),
         });
     }
     (alerts, outcomes)
-}
-
-/// The bytes of 1-based `line` of `body` (after a UTF-8 byte-order mark, as the splitter counts), or
-/// from its start to the end of the body.
-fn line_bytes(body: &[u8], line: u64, to_end: bool) -> Vec<u8> {
-    let body = body
-        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-        .unwrap_or(body);
-    let mut start = 0usize;
-    for _ in 1..line {
-        match body[start..].iter().position(|&b| b == b'\n') {
-            Some(p) => start += p + 1,
-            None => return Vec::new(),
-        }
-    }
-    let rest = &body[start..];
-    let end = if to_end {
-        rest.len()
-    } else {
-        rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
-    };
-    let raw = &rest[..end];
-    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-    raw.strip_suffix(b"\r").unwrap_or(raw).to_vec()
 }
 
 /// A stored alert: normalized, and the record exactly as received.
@@ -364,18 +336,4 @@ pub(crate) async fn get_alert_ocsf(
         .await?
         .ok_or_else(|| ApiError::not_found("alert", &id))?;
     Ok(Json(picket_ingest::ocsf_export::to_ocsf(&stored.alert)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::line_bytes;
-
-    #[test]
-    fn line_bytes_cuts_one_line_or_the_rest() {
-        let body = b"{\"a\":1}\r\n\xff\xfe\n{\"c\":3}\n";
-        assert_eq!(line_bytes(body, 2, false), b"\xff\xfe");
-        assert_eq!(line_bytes(body, 2, true), b"\xff\xfe\n{\"c\":3}");
-        assert_eq!(line_bytes(body, 1, false), b"{\"a\":1}");
-        assert!(line_bytes(body, 9, false).is_empty());
-    }
 }
