@@ -32,6 +32,10 @@ enum Command {
     Triage(cmd::triage::Args),
     /// Normalize alerts and print one canonical (or OCSF) alert per line, without triage.
     Normalize(cmd::normalize::Args),
+    /// List stored incidents (one JSON line each), newest first.
+    Incidents(cmd::incidents::ListArgs),
+    /// Record an analyst's verdict on a stored incident (feedback for later assessments).
+    Verdict(cmd::incidents::VerdictArgs),
     /// Extract indicators from free text: one JSON line per indicator.
     Extract(cmd::extract::Args),
     /// Write a commented picket.toml listing every option with its default.
@@ -51,6 +55,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Triage(a) => cmd::triage::run(cli.config.as_deref(), a),
         Command::Normalize(a) => cmd::normalize::run(cli.config.as_deref(), a),
+        Command::Incidents(a) => cmd::incidents::list(cli.config.as_deref(), a),
+        Command::Verdict(a) => cmd::incidents::verdict(cli.config.as_deref(), a),
         Command::Extract(a) => cmd::extract::run(cli.config.as_deref(), a),
         Command::Init(a) => cmd::init::run(a),
         Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),

@@ -225,3 +225,86 @@ fn committed_schemas_match_the_types() {
         );
     }
 }
+
+#[test]
+fn data_dir_keeps_alerts_and_analyst_feedback_shapes_the_next_triage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sample = std::fs::read_to_string(
+        shared().join("data/alerts/wazuh/sshd_bruteforce_custom_rule_mitre.json"),
+    )
+    .unwrap();
+    let first: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    let input = format!("{first}\n{{broken\n");
+    let out = run_with_stdin(
+        picket().args(["triage", "-", "--data-dir"]).arg(&data),
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let inc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = inc["id"].as_str().unwrap().to_owned();
+    assert!(
+        inc["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["source"].as_str().unwrap().starts_with("feedback:"))
+    );
+
+    // Stored: the incident can be listed, and an analyst calls it benign.
+    let listed = picket()
+        .args(["incidents", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id));
+    let st = picket()
+        .args([
+            "verdict",
+            &id,
+            "benign",
+            "--note",
+            "pentest",
+            "--analyst",
+            "ana",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(st.success());
+
+    // The same rule fires again, a week later: the assessment cites the analyst's verdict.
+    let mut again = first.clone();
+    again["id"] = serde_json::json!("1685356843.1");
+    again["timestamp"] = serde_json::json!("2023-05-29T10:40:43.395+0000");
+    let out = run_with_stdin(
+        picket().args(["triage", "-", "--data-dir"]).arg(&data),
+        again.to_string().as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inc2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fb = inc2["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == format!("feedback:{id}"))
+        .cloned();
+    assert!(
+        fb.is_some_and(|e| e["weight"].as_f64().unwrap() < 0.0),
+        "{inc2:#}"
+    );
+
+    // Re-sending the first alert changes nothing: ingest is idempotent.
+    let out = run_with_stdin(
+        picket().args(["triage", "-", "--data-dir"]).arg(&data),
+        first.to_string().as_bytes(),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stored 0 new alerts (1 already stored)")
+    );
+}

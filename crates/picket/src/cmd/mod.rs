@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod check_config;
 pub mod extract;
+pub mod incidents;
 pub mod init;
 pub mod normalize;
+pub mod persist;
 pub mod pipeline;
 pub mod schema;
 pub mod triage;

@@ -28,6 +28,11 @@ pub struct Args {
     /// correlated as they come. Default: read all inputs, then correlate in event-time order.
     #[arg(long)]
     pub reorder_secs: Option<u64>,
+    /// Keep everything in the embedded database under this directory (created if missing; the same
+    /// one `picket serve` uses): alerts with their raw bytes, rejected records, incidents. Its history
+    /// (analyst verdicts, how often rules fire) feeds the assessment. Without it nothing is written.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     /// Print a summary (alerts, incidents by verdict and escalation) on stderr at the end.
     #[arg(long)]
     pub summary: bool,
@@ -37,7 +42,23 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::load(config)?;
     let normalizer = pipeline::normalizer(&cfg, &args.input)?;
     let lists = pipeline::warninglists(&cfg, &args.input)?;
-    let knowledge = pipeline::knowledge(&cfg)?;
+    let mut knowledge = pipeline::knowledge(&cfg)?;
+    // With --data-dir: the shared store, its history (analyst feedback, rule baseline) feeding the
+    // assessment, and every alert and rejected record kept.
+    let rt = args
+        .data_dir
+        .as_ref()
+        .map(|_| super::persist::runtime())
+        .transpose()?;
+    let store = match (&args.data_dir, &rt) {
+        (Some(dir), Some(rt)) => Some(rt.block_on(async {
+            let store = super::persist::open(dir).await?;
+            super::persist::load_history(&store, &mut knowledge).await?;
+            anyhow::Ok(store)
+        })?),
+        _ => None,
+    };
+    let mut sorted: Vec<Alert> = Vec::new();
     // By default every alert is read before correlation starts (a full sort by event time: exports
     // are often grouped by detector, days apart); `--reorder-secs` bounds memory for endless streams.
     let mut reorder = match args.reorder_secs {
@@ -46,7 +67,15 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut engine = Engine::new(cfg.triage.clone(), knowledge);
     let mut placed: Vec<(String, String, u64)> = Vec::new();
-    let stats = pipeline::each(&args.input, &normalizer, lists.as_ref(), false, |a| {
+    let persisting = store.is_some();
+    let mut feed = |x: Alert| {
+        if persisting {
+            sorted.push(x);
+        } else {
+            engine.push(&x);
+        }
+    };
+    let stats = pipeline::each(&args.input, &normalizer, lists.as_ref(), persisting, |a| {
         if args.assignments.is_some() {
             placed.push((
                 a.alert.id.clone(),
@@ -54,17 +83,29 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
                 a.location.line,
             ));
         }
-        reorder.push(a.alert, |x| {
-            engine.push(&x);
-        });
+        reorder.push(a.alert, &mut feed);
     })?;
-    reorder.drain(|x| {
-        engine.push(&x);
-    });
+    reorder.drain(&mut feed);
+    if let (Some(store), Some(rt)) = (&store, &rt) {
+        let (inserted, duplicates) = rt.block_on(super::persist::ingest_and_triage(
+            store,
+            std::mem::take(&mut sorted),
+            &stats.rejected,
+            &mut engine,
+        ))?;
+        eprintln!(
+            "picket: stored {inserted} new alerts ({duplicates} already stored) and {} rejected records in {}",
+            stats.rejected.len(),
+            args.data_dir.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
     if let Some(path) = &args.assignments {
         write_assignments(path, &placed, &stats, &engine)?;
     }
     let incidents = engine.finish();
+    if let (Some(store), Some(rt)) = (store, &rt) {
+        rt.block_on(super::persist::finish(store, &incidents))?;
+    }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for inc in &incidents {
@@ -145,7 +186,7 @@ impl Reorder {
         }
     }
 
-    fn push(&mut self, a: Alert, mut out: impl FnMut(Alert)) {
+    fn push(&mut self, a: Alert, out: &mut impl FnMut(Alert)) {
         self.newest = self.newest.max(a.time.as_second());
         self.seq += 1;
         self.heap.push(Reverse(Pending(a.time, self.seq, a)));
@@ -159,7 +200,7 @@ impl Reorder {
         }
     }
 
-    fn drain(&mut self, mut out: impl FnMut(Alert)) {
+    fn drain(&mut self, out: &mut impl FnMut(Alert)) {
         while let Some(Reverse(Pending(_, _, a))) = self.heap.pop() {
             out(a);
         }
