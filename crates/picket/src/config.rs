@@ -51,6 +51,7 @@ pub struct Config {
     pub knowledge: KnowledgeSection,
     pub suppressions: Vec<Suppression>,
     pub mappings: Vec<GenericMapping>,
+    pub server: picket_server::ServerConfig,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -264,13 +265,14 @@ fn extend(out: &mut Vec<(String, Range<usize>)>, name: String, r: Range<usize>) 
     }
 }
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "version",
     "store",
     "triage",
     "knowledge",
     "suppressions",
     "mappings",
+    "server",
 ];
 
 impl Config {
@@ -318,6 +320,10 @@ impl Config {
         let knowledge: KnowledgeSection = cx.section(&table, &spans, "knowledge");
         let suppressions: Vec<Suppression> = cx.section(&table, &spans, "suppressions");
         let mappings: Vec<GenericMapping> = cx.section(&table, &spans, "mappings");
+        let server: picket_server::ServerConfig = cx.section(&table, &spans, "server");
+        for (key, msg) in server.check() {
+            cx.push(spans.of("server"), &format!("server.{key}"), msg);
+        }
 
         // Validation: every problem, located at its key.
         for (key, msg) in triage.check() {
@@ -367,6 +373,7 @@ impl Config {
                 knowledge,
                 suppressions,
                 mappings,
+                server,
                 path: Some(PathBuf::from(file)),
             })
         } else {
@@ -417,6 +424,7 @@ mod tests {
         let cfg = Config::parse(text, "picket.toml").unwrap();
         assert_eq!(cfg.triage, TriageConfig::default());
         assert_eq!(cfg.store, StoreSection::default());
+        assert_eq!(cfg.server, picket_server::ServerConfig::default());
     }
 
     #[test]

@@ -28,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP service on the embedded database (./picket-data by default).
+    Serve(cmd::serve::Args),
     /// Triage alert files (or `-` for stdin) offline: one JSON line per incident on stdout.
     Triage(cmd::triage::Args),
     /// Normalize alerts and print one canonical (or OCSF) alert per line, without triage.
@@ -53,6 +55,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(a) => cmd::serve::run(cli.config.as_deref(), a),
         Command::Triage(a) => cmd::triage::run(cli.config.as_deref(), a),
         Command::Normalize(a) => cmd::normalize::run(cli.config.as_deref(), a),
         Command::Incidents(a) => cmd::incidents::list(cli.config.as_deref(), a),

@@ -308,3 +308,88 @@ fn data_dir_keeps_alerts_and_analyst_feedback_shapes_the_next_triage() {
         String::from_utf8_lossy(&out.stderr).contains("stored 0 new alerts (1 already stored)")
     );
 }
+
+/// A minimal HTTP/1.1 client for the serve test (the binary is the thing under test).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.split_whitespace().nth(1)?.parse().ok()?;
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn serve_creates_its_store_and_token_then_triages_what_is_posted() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = picket()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while http(port, "GET", "/healthz", None, b"").map(|r| r.0) != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let token = std::fs::read_to_string(dir.path().join("picket-data/admin.token")).unwrap();
+    assert!(dir.path().join("picket-data/picket.db").exists());
+    assert_eq!(
+        http(port, "GET", "/api/v1/incidents", None, b"").unwrap().0,
+        401
+    );
+    let sample =
+        std::fs::read(shared().join("data/alerts/wazuh/sshd_bruteforce_custom_rule_mitre.json"))
+            .unwrap();
+    let (st, body) = http(port, "POST", "/api/v1/alerts", Some(&token), &sample).unwrap();
+    assert_eq!(st, 200, "{body}");
+    let mut found = false;
+    while std::time::Instant::now() < deadline {
+        let (_, body) = http(port, "GET", "/api/v1/incidents", Some(&token), b"").unwrap();
+        if body.contains("brute force") {
+            found = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        found,
+        "the posted alert never became an incident; stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(token.trim()),
+        "the token must never be logged"
+    );
+}

@@ -80,6 +80,7 @@ pub async fn prepare_with_auth(
         store,
         pipeline.normalizer,
         pipeline.mappings,
+        pipeline.warninglists,
         shared,
     )?;
     Ok((state, worker))

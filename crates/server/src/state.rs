@@ -26,15 +26,22 @@ pub struct Pipeline {
     pub triage: TriageConfig,
     /// Inventory and suppressions. Feedback and the rule baseline are loaded from the store on top.
     pub knowledge: Knowledge,
+    /// Known-benign lists marking observables of every alert received.
+    pub warninglists: Option<picket_intel::Warninglists>,
 }
 
 pub(crate) struct Normalizers {
     default: Normalizer,
     by_mapping: HashMap<String, Normalizer>,
+    lists: Option<picket_intel::Warninglists>,
 }
 
 impl Normalizers {
-    fn new(default: Normalizer, mappings: Vec<GenericMapping>) -> Result<Self, ServerError> {
+    fn new(
+        default: Normalizer,
+        mappings: Vec<GenericMapping>,
+        lists: Option<picket_intel::Warninglists>,
+    ) -> Result<Self, ServerError> {
         let mut by_mapping = HashMap::new();
         for m in mappings {
             let name = m.name.clone();
@@ -52,7 +59,17 @@ impl Normalizers {
         Ok(Self {
             default,
             by_mapping,
+            lists,
         })
+    }
+
+    /// Marks observables that hit a known-benign list.
+    pub(crate) fn annotate(&self, alerts: &mut [picket_core::Alert]) {
+        if let Some(l) = &self.lists {
+            for a in alerts {
+                l.annotate(&mut a.observables);
+            }
+        }
     }
 
     /// The normalizer for `?mapping=NAME`, or the detecting one.
@@ -105,12 +122,13 @@ impl AppState {
         store: Arc<dyn Store>,
         normalizer: Normalizer,
         mappings: Vec<GenericMapping>,
+        lists: Option<picket_intel::Warninglists>,
         shared: Shared,
     ) -> Result<Self, ServerError> {
         Ok(Self(Arc::new(Inner {
             store,
             auth,
-            normalizers: Normalizers::new(normalizer, mappings)?,
+            normalizers: Normalizers::new(normalizer, mappings, lists)?,
             engine: shared.engine,
             wake: shared.wake,
             metrics: shared.metrics,

@@ -92,7 +92,24 @@ fn pipeline() -> Pipeline {
         mappings: vec![csv_mapping()],
         triage: TriageConfig::default(),
         knowledge: Knowledge::default(),
+        warninglists: Some(tiny_warninglists()),
     }
+}
+
+/// One MISP-format list covering the address range of the Wazuh samples' sources.
+fn tiny_warninglists() -> picket_intel::Warninglists {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("lists/test-range");
+    std::fs::create_dir_all(&list).unwrap();
+    std::fs::write(
+        list.join("list.json"),
+        r#"{"name": "Test lab range", "type": "cidr", "version": 1, "description": "test",
+            "matching_attributes": ["ip-src", "ip-dst"], "list": ["192.168.121.0/24"]}"#,
+    )
+    .unwrap();
+    let (lists, problems) = picket_intel::Warninglists::load_dir(dir.path()).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    lists
 }
 
 impl Server {
@@ -515,6 +532,13 @@ async fn incidents_appear_after_the_worker_runs() {
         .map(|i| i["alert_count"].as_u64().unwrap())
         .sum();
     assert_eq!(total, samples.len() as u64);
+    // Observables received through the API are marked with the warninglists they hit.
+    let marked = incidents
+        .iter()
+        .flat_map(|i| i["observables"].as_array().unwrap())
+        .find(|o| o["value"] == "192.168.121.127")
+        .expect("the sshd sample's source address is an observable");
+    assert_eq!(marked["benign_lists"], json!(["Test lab range"]));
     let id = incidents[0]["id"].as_str().unwrap();
     let (st, one) = s.get(&format!("/api/v1/incidents/{id}"), VIEWER).await;
     assert_eq!(st, StatusCode::OK);

@@ -47,6 +47,33 @@ benign_score = 0.1
 # Below this confidence nothing is closed automatically: it goes to the analyst queue instead.
 auto_close_min_confidence = 0.6
 
+[server]
+# `picket serve` listens here. A non-loopback address needs [[server.tokens]].
+listen = "127.0.0.1:8080"
+# Largest request body, in bytes; larger requests get 413.
+max_body_bytes = 10485760
+# Alerts allowed to wait for triage; while full, ingest answers 429 with Retry-After.
+queue_capacity = 100000
+# The Retry-After (seconds) sent with 429.
+retry_after_secs = 5
+# A request taking longer (seconds) is abandoned with 503; ingest is idempotent, so senders retry.
+request_timeout_secs = 30
+# Alerts the triage worker takes from the queue per step.
+worker_batch = 500
+# Serve without tokens on a loopback address (never on a network address).
+allow_unauthenticated_loopback = false
+# Bearer tokens, one table each. Secrets come from an environment variable or a file, never from here.
+# Roles: ingest (POST alerts), viewer (read), analyst (read + verdicts), admin (everything).
+# With no tokens at all, `picket serve` generates an admin token in <data_dir>/admin.token.
+# [[server.tokens]]
+# name = "splunk-es"
+# token_env = "PICKET_TOKEN_SPLUNK"
+# role = "ingest"
+# [[server.tokens]]
+# name = "soc-analysts"
+# token_file = "/etc/picket/analyst.token"
+# role = "analyst"
+
 [knowledge]
 # MISP warninglists directory (MISP's layout: lists/<name>/list.json). Unset: no known-benign lists.
 # warninglists = "/path/to/misp-warninglists"

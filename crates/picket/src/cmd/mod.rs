@@ -9,6 +9,7 @@ pub mod normalize;
 pub mod persist;
 pub mod pipeline;
 pub mod schema;
+pub mod serve;
 pub mod triage;
 
 use std::process::ExitCode;

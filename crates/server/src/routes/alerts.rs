@@ -122,8 +122,11 @@ pub(crate) async fn ingest(
     // Splitting and normalizing are CPU work: keep them off the async workers.
     let worker_state = state.clone();
     let (alerts, outcomes) = tokio::task::spawn_blocking(move || {
-        let normalizer = worker_state.0.normalizers.get(query.mapping.as_deref())?;
-        Ok::<_, ApiError>(normalize_body(normalizer, &body, kind))
+        let normalizers = &worker_state.0.normalizers;
+        let (mut alerts, outcomes) =
+            normalize_body(normalizers.get(query.mapping.as_deref())?, &body, kind);
+        normalizers.annotate(&mut alerts);
+        Ok::<_, ApiError>((alerts, outcomes))
     })
     .await
     .map_err(|_| ApiError::new(ErrorCode::Internal, "normalizing the body failed"))??;

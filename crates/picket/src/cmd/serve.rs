@@ -1,0 +1,118 @@
+//! `picket serve`: the HTTP service on the embedded SQLite store (`store.data_dir`, created on first
+//! run), with the triage worker. SIEMs POST alerts to `/api/v1/alerts`.
+//!
+//! Without any `[[server.tokens]]`, a random admin token is generated on first start and kept in
+//! `<data_dir>/admin.token` (owner-only permissions): secure by default, usable at once.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+use picket_ingest::{Normalizer, NormalizerOptions};
+use picket_server::{Pipeline, Role, TokenConfig};
+use picket_store::Store;
+
+use super::pipeline;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Listen address (overrides `server.listen`).
+    #[arg(long, env = "PICKET_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory (overrides `store.data_dir`).
+    #[arg(long, env = "PICKET_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PICKET_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cfg = crate::config::load(config)?;
+    let mut server = cfg.server.clone();
+    if let Some(l) = args.listen {
+        server.listen = l;
+    }
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| cfg.resolve(&cfg.store.data_dir));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    if server.tokens.is_empty() {
+        let file = ensure_admin_token(&data_dir)?;
+        eprintln!(
+            "picket: no [[server.tokens]] configured: using the generated admin token in {} \
+             (send `Authorization: Bearer <its content>`)",
+            file.display()
+        );
+        server.tokens.push(TokenConfig {
+            name: "admin".to_owned(),
+            token_env: None,
+            token_file: Some(file),
+            role: Role::Admin,
+        });
+    }
+    let input = pipeline::InputArgs {
+        files: Vec::new(),
+        format: None,
+        mapping: None,
+        input: "auto".to_owned(),
+        warninglists: None,
+    };
+    let warninglists = pipeline::warninglists(&cfg, &input)?;
+    let pipe = Pipeline {
+        normalizer: Normalizer::new(NormalizerOptions::default()).map_err(anyhow::Error::msg)?,
+        mappings: cfg.mappings.clone(),
+        triage: cfg.triage.clone(),
+        knowledge: pipeline::knowledge(&cfg)?,
+        warninglists,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let store = super::persist::open(&data_dir).await?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        eprintln!(
+            "picket: serving on http://{} with data in {}",
+            server.listen,
+            data_dir.display()
+        );
+        picket_server::serve(server, store, pipe)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The generated admin token's file, created with 32 random bytes (hex) on first use.
+fn ensure_admin_token(dir: &Path) -> anyhow::Result<PathBuf> {
+    let file = dir.join("admin.token");
+    if file.exists() {
+        return Ok(file);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no system randomness for the admin token: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&file)
+        .with_context(|| format!("creating {}", file.display()))?;
+    f.write_all(token.as_bytes())?;
+    Ok(file)
+}
