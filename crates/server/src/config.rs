@@ -88,13 +88,14 @@ impl ServerConfig {
         }
         // No tokens at all is not a config error: `picket serve` then generates an admin token, and
         // `prepare` refuses to serve without any (unless opted in on loopback).
-        if self.tokens.is_empty() && self.allow_unauthenticated_loopback {
-            if !self.listen.ip().is_loopback() {
-                err(
-                    "allow_unauthenticated_loopback",
-                    "only allowed when `listen` is a loopback address (127.0.0.1 or ::1)",
-                );
-            }
+        if self.tokens.is_empty()
+            && self.allow_unauthenticated_loopback
+            && !self.listen.ip().is_loopback()
+        {
+            err(
+                "allow_unauthenticated_loopback",
+                "only allowed when `listen` is a loopback address (127.0.0.1 or ::1)",
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (i, t) in self.tokens.iter().enumerate() {
