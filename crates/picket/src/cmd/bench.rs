@@ -148,7 +148,23 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     }
     let _ = engine.finish();
     let t_triage = t.elapsed().as_secs_f64();
-    drop((records, alerts));
+    drop(records);
+
+    // 4. Persisted: the same alerts, raw JSON kept, committed to a fresh SQLite store.
+    let dir = std::env::temp_dir().join(format!("picket-bench-{}", std::process::id()));
+    let t_store = super::persist::runtime()?.block_on(async {
+        let store = super::persist::open(&dir).await?;
+        let t = Instant::now();
+        for chunk in alerts.chunks(2_000) {
+            picket_store::Store::insert_alerts(&store, chunk).await?;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        picket_store::Store::close(&store).await;
+        anyhow::Ok(secs)
+    })?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let stored = alerts.len() as f64;
+    drop(alerts);
     report
         .rows
         .push(("  stage: split records".into(), n / t_split, String::new()));
@@ -161,6 +177,11 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         "  stage: dedup + correlate + assess".into(),
         n / t_triage,
         String::new(),
+    ));
+    report.rows.push((
+        "persisted to SQLite (raw kept, 2,000 per commit)".into(),
+        stored / t_store,
+        String::from("synchronous=FULL, WAL"),
     ));
     report.rows.push((
         "pipeline (normalize → assess)".into(),
@@ -184,12 +205,35 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         let t = Instant::now();
         let normalizer = super::pipeline::normalizer(&cfg, &input)?;
         let lists = super::pipeline::warninglists(&cfg, &input)?;
-        let mut engine = Engine::new(cfg.triage.clone(), super::pipeline::knowledge(&cfg)?);
+        let mut alerts = Vec::new();
         let stats = super::pipeline::each(&input, &normalizer, lists.as_ref(), false, |a| {
-            engine.push(&a.alert);
+            alerts.push(a.alert);
         })?;
+        alerts.sort_by_key(|a| a.time);
+        // Memory the engine holds for the whole scenario (all of it inside one window here: the
+        // worst case), measured as growth of the resident set while it runs.
+        let before = resident_bytes();
+        let mut engine = Engine::new(cfg.triage.clone(), super::pipeline::knowledge(&cfg)?);
+        for a in &alerts {
+            engine.push(a);
+        }
+        let held = resident_bytes()
+            .zip(before)
+            .map(|(a, b)| a.saturating_sub(b));
         let incidents = engine.finish();
         let secs = t.elapsed().as_secs_f64();
+        if let Some(held) = held {
+            report.rows.push((
+                "  engine memory held per alert (bytes)".into(),
+                held as f64 / alerts.len().max(1) as f64,
+                format!(
+                    "{:.0} MB for {} alerts, {} groups",
+                    held as f64 / 1e6,
+                    alerts.len(),
+                    engine_groups(&incidents)
+                ),
+            ));
+        }
         report.rows.push((
             format!("AIT-ADS end to end ({} alerts)", stats.alerts),
             stats.alerts as f64 / secs,
@@ -201,7 +245,14 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         let rows: Vec<Value> = report
             .rows
             .iter()
-            .map(|(name, rate, note)| serde_json::json!({"name": name, "alerts_per_sec": rate.round(), "note": note}))
+            .map(|(name, value, note)| {
+                let key = if name.contains("(bytes)") {
+                    "bytes"
+                } else {
+                    "alerts_per_sec"
+                };
+                serde_json::json!({"name": name.trim(), key: value.round(), "note": note})
+            })
             .collect();
         println!(
             "{}",
@@ -217,8 +268,24 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             args.samples.display()
         );
         for (name, rate, note) in &report.rows {
-            println!("{name:<40} {:>12.0} alerts/s   {note}", rate);
+            let unit = if name.contains("(bytes)") {
+                "bytes   "
+            } else {
+                "alerts/s"
+            };
+            println!("{name:<48} {rate:>12.0} {unit}   {note}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resident set size of this process (Linux), in bytes.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn engine_groups(incidents: &[picket_core::Incident]) -> usize {
+    incidents.iter().map(|i| i.alerts.len()).sum()
 }
