@@ -139,37 +139,49 @@ impl Store for SqliteStore {
 
     async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>> {
         let now = micros(Timestamp::now());
-        let mut tx = self.writer.begin().await?;
-        let mut out = Vec::with_capacity(alerts.len());
-        for alert in alerts {
-            let normalized = serde_json::to_string(&Alert {
-                raw: String::new(),
-                ..alert.clone()
+        // Serialize outside the transaction: the writer connection is held for as short as possible.
+        let rows: Vec<(&Alert, String, String)> = alerts
+            .iter()
+            .map(|a| {
+                let normalized = normalized_json(a)
+                    .map_err(|e| StoreError::corrupt(format!("alert {}", a.id), e))?;
+                Ok((a, picket_triage::knowledge::rule_key(a), normalized))
             })
-            .map_err(|e| StoreError::corrupt(format!("alert {}", alert.id), e))?;
-            let done = sqlx::query(
-                "INSERT INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending')
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&alert.id)
-            .bind(alert.format.as_str())
-            .bind(picket_triage::knowledge::rule_key(alert))
-            .bind(micros(alert.time))
-            .bind(now)
-            .bind(&alert.raw_sha256)
-            .bind(&alert.raw)
-            .bind(normalized)
-            .execute(&mut *tx)
-            .await?;
-            out.push(if done.rows_affected() == 1 {
-                InsertOutcome::Inserted
-            } else {
-                InsertOutcome::Duplicate
+            .collect::<Result<_>>()?;
+        let mut inserted: HashMap<String, bool> = HashMap::with_capacity(alerts.len());
+        let mut tx = self.writer.begin().await?;
+        // Multi-row statements: one round trip to SQLite's thread per chunk, not per alert.
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, status) ",
+            );
+            q.push_values(chunk, |mut b, (a, rule_key, normalized)| {
+                b.push_bind(a.id.as_str())
+                    .push_bind(a.format.as_str())
+                    .push_bind(rule_key.as_str())
+                    .push_bind(micros(a.time))
+                    .push_bind(now)
+                    .push_bind(a.raw_sha256.as_str())
+                    .push_bind(a.raw.as_str())
+                    .push_bind(normalized.as_str())
+                    .push_bind("pending");
             });
+            q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+            inserted.extend(ids.into_iter().map(|id| (id, true)));
         }
         tx.commit().await?;
-        Ok(out)
+        // The first occurrence of an inserted id is the insert; everything else is a duplicate.
+        Ok(alerts
+            .iter()
+            .map(|a| match inserted.get_mut(&a.id) {
+                Some(fresh) if *fresh => {
+                    *fresh = false;
+                    InsertOutcome::Inserted
+                }
+                _ => InsertOutcome::Duplicate,
+            })
+            .collect())
     }
 
     async fn pending_alerts(&self, limit: u32) -> Result<Vec<PendingAlert>> {
@@ -433,4 +445,16 @@ impl Store for SqliteStore {
             verdicts: to_u64(verdicts),
         })
     }
+}
+
+/// Alerts per multi-row INSERT (9 bound values each, far below SQLite's variable limit).
+const INSERT_CHUNK: usize = 256;
+
+/// The alert as JSON without its raw bytes (stored in their own column), without cloning it.
+fn normalized_json(a: &Alert) -> serde_json::Result<String> {
+    let mut v = serde_json::to_value(a)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("raw");
+    }
+    serde_json::to_string(&v)
 }
