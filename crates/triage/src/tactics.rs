@@ -85,7 +85,12 @@ const KEYWORDS: &[(&str, &str, Option<&str>, f64)] = &[
     ("failed logons", "credential-access", Some("T1110"), 0.5),
     ("failed login", "credential-access", Some("T1110"), 0.3),
     ("logon failure", "credential-access", Some("T1110"), 0.3),
-    ("password guessing", "credential-access", Some("T1110.001"), 0.6),
+    (
+        "password guessing",
+        "credential-access",
+        Some("T1110.001"),
+        0.6,
+    ),
     ("invalid user", "credential-access", Some("T1110"), 0.4),
     ("credential dump", "credential-access", Some("T1003"), 0.8),
     ("mimikatz", "credential-access", Some("T1003.001"), 0.9),

@@ -121,7 +121,7 @@ impl Extractor {
     /// Appends the indicators found in `text` to `out`, each tagged with `field`.
     pub fn extract_text(&self, text: &str, field: &str, out: &mut Vec<Observable>) {
         let mut sink = Sink::new(out);
-        self.scan(text, field, &mut sink, true);
+        self.scan(text, field, &mut sink, false);
     }
 
     /// Appends the indicators found in every string of `doc` (field = dotted path, array items as
@@ -145,10 +145,7 @@ impl Extractor {
             return;
         }
         match v {
-            Value::String(s) => {
-                let key = last_key(path);
-                self.scan(s, path, sink, !is_identifier_key(key));
-            }
+            Value::String(s) => self.scan(s, path, sink, true),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
@@ -175,8 +172,9 @@ impl Extractor {
         }
     }
 
-    /// `hashes`: whether hex runs may be hashes here (not in identifier fields).
-    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>, hashes: bool) {
+    /// `in_document`: `field` is a document path, whose last key may name an identifier (then hex runs
+    /// there are not hashes).
+    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>, in_document: bool) {
         if text.len() < 3 {
             return;
         }
@@ -187,6 +185,9 @@ impl Extractor {
                 cut -= 1;
             }
             text = &text[..cut];
+        }
+        if is_timestamp(text.as_bytes()) {
+            return;
         }
         let mut pf = scan::Prefilter::new(text);
         if !pf.anything() {
@@ -215,13 +216,32 @@ impl Extractor {
         if pf.flags & scan::DOT != 0 {
             scan::dotted(text, &v6_spans, &mut emit);
         }
-        if pf.long_hex && hashes {
+        if pf.long_hex && !(in_document && is_identifier_key(last_key(field))) {
             hash::hashes(text, &mut emit);
         }
         if pf.cve {
             hash::cves(text, &mut emit);
         }
     }
+}
+
+/// An ISO 8601 timestamp (`2023-05-22T10:40:43.395+0000`) holds no indicator, but its dots and
+/// colons would wake the IP and URL scanners; vendor documents are full of them.
+fn is_timestamp(b: &[u8]) -> bool {
+    b.len() >= 10
+        && b.len() <= 40
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && b[10..].iter().all(|c| {
+            c.is_ascii_digit()
+                || matches!(
+                    c,
+                    b'T' | b'Z' | b':' | b'.' | b'+' | b'-' | b' ' | b'z' | b't'
+                )
+        })
 }
 
 /// The last key of a dotted path, skipping array indexes (`a.hosts.0` → `hosts`).

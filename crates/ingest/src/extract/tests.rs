@@ -197,3 +197,20 @@ fn identifier_fields_are_not_read_as_hashes() {
         ]
     );
 }
+
+#[test]
+fn timestamps_are_skipped_but_addresses_next_to_them_are_not() {
+    let mut out = Vec::new();
+    let ex = Extractor::new();
+    for ts in [
+        "2023-05-22T10:40:43.395+0000",
+        "2017-04-07 22:24:37.251547",
+        "2024-05-01",
+    ] {
+        ex.extract_text(ts, "t", &mut out);
+    }
+    assert!(out.is_empty(), "{out:?}");
+    ex.extract_text("2023-05-22 10.0.0.1 connected", "t", &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].value, "10.0.0.1");
+}
