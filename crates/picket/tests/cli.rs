@@ -393,3 +393,61 @@ fn serve_creates_its_store_and_token_then_triages_what_is_posted() {
         "the token must never be logged"
     );
 }
+
+#[test]
+fn inventory_and_suppressions_from_the_config_shape_the_assessment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inventory.toml"),
+        "[[hosts]]\nname = \"UBUNTU-22\"\ncriticality = \"critical\"\nowner = \"infra\"\nprotected = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("picket.toml"),
+        "version = 1\n[knowledge]\ninventory = \"inventory.toml\"\n\n[[suppressions]]\nname = \"vt-noise\"\nreason = \"VirusTotal integration misconfigured, tracked in OPS-1\"\nrule = \"^VirusTotal: Error\"\n",
+    )
+    .unwrap();
+    let wazuh = shared().join("data/alerts/wazuh");
+    let out = picket()
+        .arg("triage")
+        .arg(wazuh.join("sshd_bruteforce_custom_rule_mitre.json"))
+        .arg(wazuh.join("virustotal_error_check_credentials.json"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let incidents: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sshd = incidents
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("sshd"))
+        .unwrap();
+    assert!(
+        sshd["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["source"] == "inventory:host:ubuntu-22"),
+        "{sshd:#}"
+    );
+    assert_eq!(
+        sshd["priority"], "P2",
+        "a critical asset raises priority: {sshd:#}"
+    );
+    let vt = incidents
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("VirusTotal"))
+        .unwrap();
+    assert_eq!(
+        (vt["verdict"].as_str(), vt["escalation"].as_str()),
+        (Some("benign"), Some("auto_close"))
+    );
+    assert_eq!(vt["evidence"][0]["source"], "suppression:vt-noise");
+}
