@@ -12,6 +12,7 @@ use picket_ingest::{InputKind, Normalizer, NormalizerOptions, RecordError, split
 pub use picket_intel::warninglists::Warninglists;
 use picket_triage::knowledge::CompiledSuppression;
 use picket_triage::{Inventory, Knowledge};
+use rayon::prelude::*;
 
 use crate::config::Config;
 
@@ -185,29 +186,44 @@ pub fn each(
         } else {
             ProgressBar::hidden()
         };
-        for (i, rec) in records.into_iter().enumerate() {
-            stats.records += 1;
-            if i % 4096 == 0 {
-                bar.set_position(i as u64);
+        // Normalizing is pure and per record: it runs on every core, a chunk at a time (so memory
+        // stays bounded when streaming), and results are handed on in input order.
+        let mut records = records.into_iter();
+        let mut done = 0u64;
+        loop {
+            let chunk: Vec<_> = records.by_ref().take(PARALLEL_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
             }
-            let result = rec.and_then(|r| {
-                let location = r.location().clone();
-                normalizer.normalize_owned(r).map(|a| (a, location))
-            });
-            match result {
-                Ok((mut alert, location)) => {
-                    if let Some(l) = lists {
-                        l.annotate(&mut alert.observables);
+            let results: Vec<_> = chunk
+                .into_par_iter()
+                .map(|rec| {
+                    rec.and_then(|r| {
+                        let location = r.location().clone();
+                        let mut alert = normalizer.normalize_owned(r)?;
+                        if let Some(l) = lists {
+                            l.annotate(&mut alert.observables);
+                        }
+                        if !keep_raw {
+                            alert.raw = String::new();
+                        }
+                        Ok((alert, location))
+                    })
+                })
+                .collect();
+            done += results.len() as u64;
+            bar.set_position(done);
+            for result in results {
+                stats.records += 1;
+                match result {
+                    Ok((alert, location)) => {
+                        stats.alerts += 1;
+                        f(Located { alert, location });
                     }
-                    if !keep_raw {
-                        alert.raw = String::new();
+                    Err(e) => {
+                        bar.suspend(|| eprintln!("{e}"));
+                        stats.rejected.push(e);
                     }
-                    stats.alerts += 1;
-                    f(Located { alert, location });
-                }
-                Err(e) => {
-                    bar.suspend(|| eprintln!("{e}"));
-                    stats.rejected.push(e);
                 }
             }
         }
@@ -215,6 +231,9 @@ pub fn each(
     }
     Ok(stats)
 }
+
+/// Records normalized in parallel at a time.
+const PARALLEL_CHUNK: usize = 16_384;
 
 /// Loads a warninglists directory; lists that cannot be read are reported on stderr and skipped.
 pub fn load_warninglists(dir: &std::path::Path) -> anyhow::Result<Warninglists> {
