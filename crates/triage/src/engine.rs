@@ -350,6 +350,54 @@ impl Engine {
         assess::build_incident(&st.id, &groups, &self.knowledge, &self.cfg)
     }
 
+    /// An estimate of the heap the engine holds, in bytes (table capacities times entry sizes, plus
+    /// the strings of each group's summary). For `picket bench`'s memory-per-alert figure.
+    pub fn approx_heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn table<K, V>(cap: usize) -> usize {
+            cap * (size_of::<K>() + size_of::<V>() + 1)
+        }
+        let strings = |v: &[String]| {
+            v.iter()
+                .map(|s| s.capacity() + size_of::<String>())
+                .sum::<usize>()
+        };
+        let summaries: usize = self
+            .groups
+            .iter()
+            .map(|g| {
+                let s = &g.summary;
+                s.alert_id.capacity()
+                    + s.raw_sha256.capacity()
+                    + s.rule_key.capacity()
+                    + s.rule_name.capacity()
+                    + s.message.capacity()
+                    + strings(&s.hosts)
+                    + strings(&s.users)
+                    + strings(&s.ips)
+                    + s.attack.capacity() * size_of::<AttackRef>()
+                    + s.observables
+                        .iter()
+                        .map(|o| o.1.capacity() + strings(&o.2) + strings(&o.3) + size_of_val(o))
+                        .sum::<usize>()
+            })
+            .sum();
+        let incidents: usize = self
+            .incidents
+            .iter()
+            .map(|i| i.id.capacity() + i.groups.capacity() * size_of::<usize>())
+            .sum();
+        table::<u64, usize>(self.seen_ids.capacity())
+            + table::<u64, usize>(self.by_fingerprint.capacity())
+            + table::<u64, EntitySlot>(self.entities.capacity())
+            + table::<(u64, u64), u64>(self.counts.capacity())
+            + table::<usize, ()>(self.dirty.capacity() + self.emitted_final.capacity())
+            + self.groups.capacity() * size_of::<Group>()
+            + summaries
+            + self.incidents.capacity() * size_of::<IncState>()
+            + incidents
+    }
+
     /// The id of the incident that holds the alert with this id, if the engine has seen it.
     pub fn incident_of(&self, alert_id: &str) -> Option<&str> {
         let g = *self.seen_ids.get(&h64(alert_id))?;

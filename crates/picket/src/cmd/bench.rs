@@ -210,16 +210,13 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             alerts.push(a.alert);
         })?;
         alerts.sort_by_key(|a| a.time);
-        // Memory the engine holds for the whole scenario (all of it inside one window here: the
-        // worst case), measured as growth of the resident set while it runs.
-        let before = resident_bytes();
+        // Memory the engine holds for the whole scenario, every alert kept in its state (the worst
+        // case: nothing evicted), from its own accounting of table capacities and strings.
         let mut engine = Engine::new(cfg.triage.clone(), super::pipeline::knowledge(&cfg)?);
         for a in &alerts {
             engine.push(a);
         }
-        let held = resident_bytes()
-            .zip(before)
-            .map(|(a, b)| a.saturating_sub(b));
+        let held = Some(engine.approx_heap_bytes());
         let incidents = engine.finish();
         let secs = t.elapsed().as_secs_f64();
         // Persisted, small records: the first 200,000 of the scenario's alerts with their CSV rows.
@@ -296,13 +293,6 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resident set size of this process (Linux), in bytes.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }
 
 fn engine_groups(incidents: &[picket_core::Incident]) -> usize {
