@@ -2,6 +2,7 @@
 //! assess) speaks these types; nothing here does I/O.
 
 pub mod alert;
+pub mod attack;
 pub mod error;
 pub mod hash;
 pub mod incident;

@@ -13,24 +13,6 @@ use serde_json::{Map, Value, json};
 /// The OCSF schema version the output follows.
 pub const OCSF_VERSION: &str = "1.4.0";
 
-/// ATT&CK Enterprise tactics: id, short name, display name.
-const TACTICS: [(&str, &str, &str); 14] = [
-    ("TA0043", "reconnaissance", "Reconnaissance"),
-    ("TA0042", "resource-development", "Resource Development"),
-    ("TA0001", "initial-access", "Initial Access"),
-    ("TA0002", "execution", "Execution"),
-    ("TA0003", "persistence", "Persistence"),
-    ("TA0004", "privilege-escalation", "Privilege Escalation"),
-    ("TA0005", "defense-evasion", "Defense Evasion"),
-    ("TA0006", "credential-access", "Credential Access"),
-    ("TA0007", "discovery", "Discovery"),
-    ("TA0008", "lateral-movement", "Lateral Movement"),
-    ("TA0009", "collection", "Collection"),
-    ("TA0011", "command-and-control", "Command and Control"),
-    ("TA0010", "exfiltration", "Exfiltration"),
-    ("TA0040", "impact", "Impact"),
-];
-
 /// Emits `alert` as an OCSF 1.4.0 Detection Finding.
 pub fn to_ocsf(alert: &Alert) -> Value {
     let time_ms = alert.time.as_millisecond();
@@ -156,9 +138,7 @@ fn attack(r: &AttackRef) -> Option<Value> {
         }
     }
     if let Some(t) = &r.tactic {
-        let known = TACTICS
-            .iter()
-            .find(|(id, short, _)| id.eq_ignore_ascii_case(t) || short == t);
+        let known = picket_core::attack::tactic_order(t).map(|i| &picket_core::attack::TACTICS[i]);
         let tactic = match known {
             Some((id, _, name)) => json!({ "uid": id, "name": name }),
             None => json!({ "name": t }),

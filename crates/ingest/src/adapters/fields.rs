@@ -420,24 +420,6 @@ mod helper_tests {
 // ---------------------------------------------------------------------------------------------
 // Helpers added with the Splunk, Elastic, Sentinel, Defender and CrowdStrike adapters.
 
-/// ATT&CK Enterprise tactics: (id, short name).
-const ATTACK_TACTICS: [(&str, &str); 14] = [
-    ("TA0043", "reconnaissance"),
-    ("TA0042", "resource-development"),
-    ("TA0001", "initial-access"),
-    ("TA0002", "execution"),
-    ("TA0003", "persistence"),
-    ("TA0004", "privilege-escalation"),
-    ("TA0005", "defense-evasion"),
-    ("TA0006", "credential-access"),
-    ("TA0007", "discovery"),
-    ("TA0008", "lateral-movement"),
-    ("TA0009", "collection"),
-    ("TA0011", "command-and-control"),
-    ("TA0010", "exfiltration"),
-    ("TA0040", "impact"),
-];
-
 /// A tactic the vendor names, checked against ATT&CK: an id (`TA0006`, any case) is returned
 /// uppercased, a name in any common spelling (`Credential Access`, `CredentialAccess`,
 /// `credential_access`, `credential-access`) as the tactic's short name. Anything else (vendor
@@ -456,10 +438,10 @@ pub(crate) fn attack_tactic(s: &str) -> Option<String> {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    ATTACK_TACTICS
+    picket_core::attack::TACTICS
         .iter()
-        .find(|(_, short)| short.replace('-', "") == squashed)
-        .map(|(_, short)| (*short).to_owned())
+        .find(|(_, short, _)| short.replace('-', "") == squashed)
+        .map(|(_, short, _)| (*short).to_owned())
 }
 
 /// A hex digest of the given kind (`md5`, `sha1`, `sha256`), lowercased; None for anything else,

@@ -151,18 +151,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     drop(records);
 
     // 4. Persisted: the same alerts, raw JSON kept, committed to a fresh SQLite store.
-    let dir = std::env::temp_dir().join(format!("picket-bench-{}", std::process::id()));
-    let t_store = super::persist::runtime()?.block_on(async {
-        let store = super::persist::open(&dir).await?;
-        let t = Instant::now();
-        for chunk in alerts.chunks(2_000) {
-            picket_store::Store::insert_alerts(&store, chunk).await?;
-        }
-        let secs = t.elapsed().as_secs_f64();
-        picket_store::Store::close(&store).await;
-        anyhow::Ok(secs)
-    })?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let t_store = store_seconds(&alerts, "mix")?;
     let stored = alerts.len() as f64;
     drop(alerts);
     report
@@ -221,18 +210,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         let secs = t.elapsed().as_secs_f64();
         // Persisted, small records: the first 200,000 of the scenario's alerts with their CSV rows.
         let sample = &alerts[..alerts.len().min(200_000)];
-        let dir = std::env::temp_dir().join(format!("picket-bench-ait-{}", std::process::id()));
-        let t_store = super::persist::runtime()?.block_on(async {
-            let store = super::persist::open(&dir).await?;
-            let t = Instant::now();
-            for chunk in sample.chunks(2_000) {
-                picket_store::Store::insert_alerts(&store, chunk).await?;
-            }
-            let secs = t.elapsed().as_secs_f64();
-            picket_store::Store::close(&store).await;
-            anyhow::Ok(secs)
-        })?;
-        let _ = std::fs::remove_dir_all(&dir);
+        let t_store = store_seconds(sample, "ait")?;
         report.rows.push((
             "  persisted to SQLite (AIT-ADS rows, raw kept)".into(),
             sample.len() as f64 / t_store,
@@ -297,4 +275,21 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
 
 fn engine_groups(incidents: &[picket_core::Incident]) -> usize {
     incidents.iter().map(|i| i.alerts.len()).sum()
+}
+
+/// Seconds to commit `alerts` (raw kept) to a fresh SQLite store, 2,000 per transaction.
+fn store_seconds(alerts: &[picket_core::Alert], tag: &str) -> anyhow::Result<f64> {
+    let dir = std::env::temp_dir().join(format!("picket-bench-{tag}-{}", std::process::id()));
+    let secs = super::persist::runtime()?.block_on(async {
+        let store = super::persist::open(&dir).await?;
+        let t = Instant::now();
+        for chunk in alerts.chunks(2_000) {
+            picket_store::Store::insert_alerts(&store, chunk).await?;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        picket_store::Store::close(&store).await;
+        anyhow::Ok(secs)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    secs
 }
