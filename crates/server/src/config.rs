@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Alerts the triage worker takes from the queue per step.
     pub worker_batch: u32,
+    /// When the triage engine holds more deduplicated alert groups than this, it is rebuilt from the
+    /// recent window in the store (as on a restart), bounding its memory.
+    pub engine_max_groups: usize,
     /// Serve without tokens. Only honoured when `listen` is a loopback address: a server reachable
     /// from the network without authentication would accept forged alerts and leak incidents.
     pub allow_unauthenticated_loopback: bool,
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             retry_after_secs: 5,
             request_timeout_secs: 30,
             worker_batch: 500,
+            engine_max_groups: 250_000,
             allow_unauthenticated_loopback: false,
             tokens: Vec::new(),
         }
@@ -85,6 +89,9 @@ impl ServerConfig {
         }
         if self.worker_batch == 0 {
             err("worker_batch", "must be at least 1");
+        }
+        if self.engine_max_groups == 0 {
+            err("engine_max_groups", "must be at least 1");
         }
         // No tokens at all is not a config error: `picket serve` then generates an admin token, and
         // `prepare` refuses to serve without any (unless opted in on loopback).

@@ -60,6 +60,7 @@ pub async fn prepare_with_auth(
                 .to_owned(),
         )]));
     }
+    let (rebuild_cfg, rebuild_knowledge) = (pipeline.triage.clone(), pipeline.knowledge.clone());
     let engine =
         worker::restore_engine(store.as_ref(), pipeline.triage, pipeline.knowledge).await?;
     let shared = state::Shared {
@@ -73,6 +74,7 @@ pub async fn prepare_with_auth(
         shared.wake.clone(),
         shared.metrics.clone(),
         config.worker_batch,
+        (rebuild_cfg, rebuild_knowledge, config.engine_max_groups),
     );
     let state = AppState::new(
         config,

@@ -47,6 +47,7 @@ pub(crate) struct Metrics {
     pending: Gauge,
     requests: Family<RouteLabel, Histogram, fn() -> Histogram>,
     ingest_to_triage: Histogram,
+    compactions: Counter,
 }
 
 impl Default for Metrics {
@@ -68,6 +69,12 @@ impl Metrics {
         );
         // 10 ms … ~90 min
         let ingest_to_triage = Histogram::new(exponential_buckets(0.01, 2.0, 20));
+        let compactions = Counter::default();
+        registry.register(
+            "picket_engine_compactions",
+            "Times the triage engine was rebuilt from the store's recent window to bound its memory",
+            compactions.clone(),
+        );
         registry.register(
             "picket_alerts_ingested",
             "Alerts accepted and stored (not counting duplicates)",
@@ -112,7 +119,12 @@ impl Metrics {
             pending,
             requests,
             ingest_to_triage,
+            compactions,
         }
+    }
+
+    pub(crate) fn compacted(&self) {
+        self.compactions.inc();
     }
 
     pub(crate) fn ingest(&self, accepted: u64, duplicates: u64) {

@@ -80,6 +80,10 @@ pub struct Worker {
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     batch: u32,
+    /// What the engine is rebuilt from (settings, inventory, suppressions) and the number of groups
+    /// that triggers a rebuild: the engine keeps every group it has seen, so a long-running service
+    /// periodically starts afresh from the replayed window, as a restart does.
+    rebuild: (TriageConfig, Knowledge, usize),
     /// A step the engine has taken but the store has not committed (the commit failed): committed
     /// first next time, since the engine will not emit those incidents again.
     unsaved: Option<(TriageCommit, Vec<Timestamp>)>,
@@ -96,6 +100,7 @@ impl Worker {
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
         batch: u32,
+        rebuild: (TriageConfig, Knowledge, usize),
     ) -> Self {
         Self {
             store,
@@ -103,8 +108,32 @@ impl Worker {
             wake,
             metrics,
             batch,
+            rebuild,
             unsaved: None,
         }
+    }
+
+    /// Replaces the engine by one rebuilt from the store's recent window when it has grown past the
+    /// configured number of groups. Returns whether it did.
+    pub async fn compact_if_needed(&mut self) -> Result<bool, StoreError> {
+        let (cfg, knowledge, max_groups) = &self.rebuild;
+        let groups = self
+            .engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .group_count();
+        if groups <= *max_groups {
+            return Ok(false);
+        }
+        let fresh = restore_engine(self.store.as_ref(), cfg.clone(), knowledge.clone()).await?;
+        tracing::info!(
+            before = groups,
+            after = fresh.group_count(),
+            "triage engine compacted"
+        );
+        *self.engine.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.metrics.compacted();
+        Ok(true)
     }
 
     /// Triages one batch; returns how many pending alerts it processed (0 when the queue was empty).
@@ -161,6 +190,7 @@ impl Worker {
             incidents = step.incidents.len(),
             "triage step committed"
         );
+        self.compact_if_needed().await?;
         Ok(step.processed.len())
     }
 

@@ -877,3 +877,52 @@ async fn serve_until_starts_and_stops_cleanly() {
     // The store was closed on the way out.
     assert!(store.ping().await.is_err());
 }
+
+#[tokio::test]
+async fn a_grown_engine_is_compacted_from_the_store_and_keeps_correlating() {
+    let mut s = Server::start(|c| c.engine_max_groups = 1).await;
+    let sample = wazuh_samples()
+        .into_iter()
+        .find(|t| t.contains("brute force"))
+        .unwrap();
+    let first: Value = serde_json::from_str(&sample).unwrap();
+    let (st, _) = s.post_alerts("application/json", first.to_string()).await;
+    assert_eq!(st, StatusCode::OK);
+    // Another rule on the same host, a minute later: a second group, so the engine is rebuilt from
+    // the store after this step.
+    let mut second = first.clone();
+    second["id"] = json!("1684752103.1");
+    second["timestamp"] = json!("2023-05-22T10:41:43.395+0000");
+    second["rule"]["id"] = json!("5710");
+    second["rule"]["description"] = json!("sshd: Attempt to login using a non-existent user");
+    let (st, _) = s.post_alerts("application/json", second.to_string()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(s.triage().await, 2);
+    // After the rebuild, a third alert on the host still joins the same incident.
+    let mut third = first.clone();
+    third["id"] = json!("1684752163.1");
+    third["timestamp"] = json!("2023-05-22T10:42:43.395+0000");
+    third["rule"]["id"] = json!("5712");
+    third["rule"]["description"] =
+        json!("sshd: brute force trying to get access to the system (again)");
+    let (st, _) = s.post_alerts("application/json", third.to_string()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(s.triage().await, 1);
+    let (_, page) = s.get("/api/v1/incidents", VIEWER).await;
+    let incidents = page["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{page:#}");
+    assert_eq!(incidents[0]["alert_count"], 3);
+    let (_, _, metrics) = s
+        .call(Method::GET, "/metrics", None, None, Body::empty())
+        .await;
+    let metrics = metrics.as_str().unwrap();
+    let compactions: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("picket_engine_compactions_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the compaction counter is exported");
+    assert!(
+        compactions >= 1,
+        "the engine was rebuilt at least once: {metrics}"
+    );
+}

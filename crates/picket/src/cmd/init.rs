@@ -60,6 +60,9 @@ retry_after_secs = 5
 request_timeout_secs = 30
 # Alerts the triage worker takes from the queue per step.
 worker_batch = 500
+# When the triage engine holds more alert groups than this, it is rebuilt from the recent window in
+# the store (as on a restart), which bounds its memory in a service that runs for years.
+engine_max_groups = 250000
 # Serve without tokens on a loopback address (never on a network address).
 allow_unauthenticated_loopback = false
 # Bearer tokens, one table each. Secrets come from an environment variable or a file, never from here.
