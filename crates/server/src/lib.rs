@@ -25,6 +25,7 @@ use tokio::sync::{Notify, watch};
 pub use auth::{Auth, Caller, Permission, Role};
 pub use config::{ServerConfig, TokenConfig};
 pub use error::{ApiError, ServerError};
+pub use routes::alerts::dead_letter;
 pub use routes::router;
 pub use state::{AppState, Pipeline};
 pub use worker::Worker;

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use picket_core::Alert;
 use picket_store::{Store, StoreError, TriageCommit};
 use picket_triage::engine::{Pushed, entity_names};
 use picket_triage::knowledge::rule_key;
@@ -47,7 +46,7 @@ pub(crate) async fn restore_engine(
     // it replays them, so take them out of the baseline to keep "prior" meaning "before the window".
     for a in &replay {
         let key = rule_key(a);
-        for e in entities(a) {
+        for e in entity_names(a) {
             if let Some(n) = baseline.get_mut(&(key.clone(), e)) {
                 *n = n.saturating_sub(1);
             }
@@ -63,14 +62,6 @@ pub(crate) async fn restore_engine(
     engine.drain_updated();
     tracing::info!(replayed = replay.len(), "triage engine restored");
     Ok(engine)
-}
-
-/// The baseline's entity names for an alert, each once (an address named twice counts once).
-fn entities(alert: &Alert) -> Vec<String> {
-    let mut names = entity_names(alert);
-    names.sort_unstable();
-    names.dedup();
-    names
 }
 
 /// The background task that triages stored alerts.
@@ -155,7 +146,7 @@ impl Worker {
             for p in &pending {
                 if engine.push(&p.alert) != Pushed::Duplicate {
                     let key = rule_key(&p.alert);
-                    for e in entities(&p.alert) {
+                    for e in entity_names(&p.alert) {
                         *counts.entry((key.clone(), e)).or_default() += 1;
                     }
                 }

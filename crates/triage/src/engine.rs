@@ -512,7 +512,8 @@ fn entity_keys(alert: &Alert) -> Vec<u64> {
 
 /// The entities an alert correlates on, as readable names (`host:web01`, `ip:10.0.0.5`,
 /// `user:alice`, `hash:…`): the keys of the stored rule baseline ([`crate::knowledge::rule_key`] ×
-/// these), so that a store can count exactly what the engine looks up.
+/// these), so that a store can count exactly what the engine looks up. Sorted, each name once (an
+/// address named twice counts once).
 pub fn entity_names(alert: &Alert) -> Vec<String> {
     let mut out = Vec::new();
     let e = &alert.entities;
@@ -539,6 +540,8 @@ pub fn entity_names(alert: &Alert) -> Vec<String> {
             out.push(format!("hash:{h}"));
         }
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 

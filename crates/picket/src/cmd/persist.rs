@@ -50,15 +50,7 @@ pub async fn ingest_and_triage(
     let now = jiff::Timestamp::now();
     let letters: Vec<DeadLetter> = rejected
         .iter()
-        .map(|e| DeadLetter {
-            received_at: now,
-            source: e.location.source.clone(),
-            line: e.location.line,
-            index: e.location.index,
-            code: e.code.as_str().to_owned(),
-            message: e.message.clone(),
-            raw: e.raw.clone(),
-        })
+        .map(|e| picket_server::dead_letter(e, now))
         .collect();
     if !letters.is_empty() {
         store.insert_dead_letters(&letters).await?;

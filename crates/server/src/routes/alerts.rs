@@ -142,15 +142,7 @@ pub(crate) async fn ingest(
     let letters: Vec<DeadLetter> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Rejected(e) => Some(DeadLetter {
-                received_at: now,
-                source: e.location.source.clone(),
-                line: e.location.line,
-                index: e.location.index,
-                code: e.code.as_str().to_owned(),
-                message: e.message.clone(),
-                raw: e.raw.clone(),
-            }),
+            Outcome::Rejected(e) => Some(dead_letter(e, now)),
             Outcome::Alert { .. } => None,
         })
         .collect();
@@ -339,4 +331,18 @@ pub(crate) async fn get_alert_ocsf(
         .await?
         .ok_or_else(|| ApiError::not_found("alert", &id))?;
     Ok(Json(picket_ingest::ocsf_export::to_ocsf(&stored.alert)))
+}
+
+/// A rejected record as the store keeps it: where it was, why, and its bytes as received. The CLI's
+/// `triage --data-dir` keeps its rejects the same way.
+pub fn dead_letter(e: &RecordError, received_at: Timestamp) -> DeadLetter {
+    DeadLetter {
+        received_at,
+        source: e.location.source.clone(),
+        line: e.location.line,
+        index: e.location.index,
+        code: e.code.as_str().to_owned(),
+        message: e.message.clone(),
+        raw: e.raw.clone(),
+    }
 }
