@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{AttackRef, SourceFormat};
+use crate::enrichment::AlertEnrichment;
 use crate::observable::ObservableType;
 
 #[derive(
@@ -189,4 +190,7 @@ pub struct Incident {
     pub attack: Vec<AttackRef>,
     pub timeline: Vec<TimelineEntry>,
     pub evidence: Vec<Evidence>,
+    /// Threat-intel enrichment of the incident's indicators, when connectors are configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<AlertEnrichment>,
 }

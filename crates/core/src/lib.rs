@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod attack;
+pub mod enrichment;
 pub mod error;
 pub mod hash;
 pub mod incident;
@@ -12,6 +13,10 @@ pub mod time;
 pub use alert::{
     Alert, AttackRef, Endpoint, EndpointRole, Entities, FileEntity, Host, Process, Product, Rule,
     Severity, SourceFormat, User,
+};
+pub use enrichment::{
+    AlertEnrichment, EnrichmentSummary, Finding, IndicatorEnrichment, IntelResult, IntelVerdict,
+    SourceFailure,
 };
 pub use error::ErrorCode;
 pub use incident::{

@@ -104,6 +104,7 @@ pub(crate) fn build_incident(
         attack,
         timeline,
         evidence: a.evidence,
+        enrichment: None,
     }
 }
 

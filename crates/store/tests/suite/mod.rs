@@ -123,6 +123,7 @@ fn incident(
         attack: Vec::new(),
         timeline: Vec::new(),
         evidence: Vec::new(),
+        enrichment: None,
     }
 }
 
