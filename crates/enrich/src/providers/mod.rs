@@ -1,0 +1,30 @@
+//! The provider registry: one row per provider, one file per provider.
+
+use crate::connector::Provider;
+
+mod abuseipdb;
+
+/// Every provider Picket can talk to. Adding one: a file here and a row in this table.
+pub static PROVIDERS: &[&Provider] = &[&abuseipdb::PROVIDER];
+
+pub fn find(name: &str) -> Option<&'static Provider> {
+    PROVIDERS.iter().copied().find(|p| p.name == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    PROVIDERS.iter().map(|p| p.name).collect()
+}
+
+/// For providers without options.
+#[allow(dead_code)]
+pub(crate) fn no_options(c: &crate::config::ConnectorConfig) -> Vec<(String, String)> {
+    c.options
+        .keys()
+        .map(|k| {
+            (
+                format!("options.{k}"),
+                format!("provider `{}` takes no options", c.provider),
+            )
+        })
+        .collect()
+}
