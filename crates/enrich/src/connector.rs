@@ -112,6 +112,10 @@ pub enum KeyUse {
     None,
 }
 
+/// Builds a connector from validated config.
+pub type BuildFn =
+    fn(&ConnectorConfig, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+
 /// One row of the provider registry ([`crate::providers::PROVIDERS`]).
 pub struct Provider {
     /// The `provider = "..."` value in `[[connectors]]`.
@@ -131,7 +135,7 @@ pub struct Provider {
     /// Provider-specific checks of `options` (pure; no I/O): `(key, message)` pairs.
     pub check: fn(&ConnectorConfig) -> Vec<(String, String)>,
     /// Builds the connector from validated config.
-    pub build: fn(&ConnectorConfig, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>,
+    pub build: BuildFn,
 }
 
 /// What `build` gets besides the config: the HTTP client (already carrying the timeout, retries,
