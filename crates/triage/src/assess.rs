@@ -81,7 +81,12 @@ pub(crate) fn build_incident(
         })
         .collect();
 
-    let a = judge(&groups, &scope, &attack, k, cfg);
+    let enrichment = crate::intel::artifact(
+        id,
+        &k.intel,
+        observables.iter().map(|o| (o.kind, o.value.as_str())),
+    );
+    let a = judge(&groups, &scope, &attack, enrichment.as_ref(), k, cfg);
     Incident {
         id: id.to_owned(),
         title: title_of(&groups, &scope),
@@ -104,7 +109,7 @@ pub(crate) fn build_incident(
         attack,
         timeline,
         evidence: a.evidence,
-        enrichment: None,
+        enrichment,
     }
 }
 
@@ -117,7 +122,7 @@ struct Assessment {
     evidence: Vec<Evidence>,
 }
 
-fn ev(claim: String, source: String, weight: f64) -> Evidence {
+pub(crate) fn ev(claim: String, source: String, weight: f64) -> Evidence {
     Evidence {
         claim,
         source,
@@ -140,6 +145,7 @@ fn judge(
     groups: &[&Group],
     scope: &Scope,
     attack: &[AttackRef],
+    enrichment: Option<&picket_core::AlertEnrichment>,
     k: &Knowledge,
     cfg: &TriageConfig,
 ) -> Assessment {
@@ -249,7 +255,12 @@ fn judge(
         ));
     }
 
-    // Direct signals of malice so far (severity, ATT&CK semantics). What follows (novelty, bursts,
+    // 2b. Threat intel on the incident's indicators.
+    if let Some(e) = enrichment {
+        evidence.extend(crate::intel::evidence(e));
+    }
+
+    // Direct signals of malice so far (severity, ATT&CK semantics, intel). What follows (novelty, bursts,
     // several rules together) amplifies them: without a direct signal it weighs only lightly, so that
     // a chatty but harmless sensor does not reach a human by volume alone.
     let direct: f64 = evidence.iter().map(|e| e.weight).filter(|w| *w > 0.0).sum();

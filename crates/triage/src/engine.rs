@@ -398,6 +398,40 @@ impl Engine {
             + incidents
     }
 
+    /// Records threat-intel answers; every live incident holding one of these indicators is marked
+    /// updated, so the next [`Engine::drain_updated`] returns it re-assessed with the intel as evidence.
+    /// One pass over the groups per call: hand answers over in batches.
+    pub fn add_intel(
+        &mut self,
+        answers: impl IntoIterator<Item = picket_core::IndicatorEnrichment>,
+    ) {
+        let mut keys: HashMap<ObservableType, HashSet<String>> = HashMap::new();
+        for a in answers {
+            keys.entry(a.kind).or_default().insert(a.value.clone());
+            self.knowledge.intel.insert((a.kind, a.value.clone()), a);
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let mut touched = HashSet::new();
+        for g in &self.groups {
+            if g.summary
+                .observables
+                .iter()
+                .any(|o| keys.get(&o.0).is_some_and(|s| s.contains(o.1.as_str())))
+            {
+                touched.insert(g.incident);
+            }
+        }
+        for i in touched {
+            let r = self.root(i);
+            if self.live(r) {
+                self.dirty.insert(r);
+                self.emitted_final.remove(&r);
+            }
+        }
+    }
+
     /// The id of the incident that holds the alert with this id, if the engine has seen it.
     pub fn incident_of(&self, alert_id: &str) -> Option<&str> {
         let g = *self.seen_ids.get(&h64(alert_id))?;

@@ -228,4 +228,6 @@ pub struct Knowledge {
     pub feedback: Feedback,
     /// Prior occurrence counts per (rule key, entity key) from earlier runs (the store keeps them).
     pub baseline: HashMap<(String, String), u64>,
+    /// Threat-intel answers per indicator, from the enrichment step.
+    pub intel: crate::intel::IntelBook,
 }

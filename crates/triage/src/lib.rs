@@ -9,6 +9,7 @@
 pub mod assess;
 pub mod config;
 pub mod engine;
+pub mod intel;
 pub mod knowledge;
 pub mod tactics;
 

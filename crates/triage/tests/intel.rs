@@ -1,0 +1,152 @@
+//! Threat-intel answers reach the assessment as cited evidence and re-assess the incidents they touch.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use picket_core::{
+    Alert, Entities, IndicatorEnrichment, IntelResult, IntelVerdict, Observable, ObservableType,
+    Product, Rule, Severity, SourceFailure, SourceFormat, Verdict,
+};
+use picket_triage::{Engine, Knowledge, TriageConfig};
+
+fn alert(id: &str, ip: &str, sev: Severity) -> Alert {
+    let mut entities = Entities::default();
+    entities.add_host(Some("web01"), None, None);
+    Alert {
+        id: id.to_owned(),
+        format: SourceFormat::Suricata,
+        source_event_id: Some(id.to_owned()),
+        time: Timestamp::from_second(1_700_000_000).unwrap(),
+        product: Product {
+            vendor: "OISF".into(),
+            name: "Suricata".into(),
+        },
+        rule: Rule {
+            id: Some("2000001".into()),
+            name: "Outbound connection".into(),
+            category: None,
+        },
+        severity: sev,
+        vendor_severity: None,
+        message: "Outbound connection".into(),
+        entities,
+        attack: Vec::new(),
+        observables: vec![Observable::new(ObservableType::Ipv4, ip, "dest_ip")],
+        raw_sha256: "0".repeat(64),
+        raw: String::new(),
+    }
+}
+
+fn answer(ip: &str, verdict: IntelVerdict, reliability: f64, stale: bool) -> IndicatorEnrichment {
+    let r = IntelResult {
+        source: "vt".into(),
+        provider: "virustotal".into(),
+        kind: ObservableType::Ipv4,
+        value: ip.into(),
+        verdict,
+        score: Some(0.9),
+        highlights: BTreeMap::new(),
+        first_seen: None,
+        last_seen: None,
+        reference: None,
+        fetched_at: Timestamp::from_second(1_700_000_100).unwrap(),
+        stale,
+        cached: false,
+        reliability,
+    };
+    IndicatorEnrichment {
+        kind: ObservableType::Ipv4,
+        value: ip.into(),
+        verdict: picket_core::enrichment::combine(std::slice::from_ref(&r), 0.5),
+        results: vec![r],
+        failures: Vec::new(),
+    }
+}
+
+#[test]
+fn malicious_intel_raises_the_verdict_and_is_cited() {
+    let mut e = Engine::new(TriageConfig::default(), Knowledge::default());
+    e.push(&alert("a1", "198.51.100.7", Severity::High));
+    let before = e.drain_updated();
+    assert_eq!(before.len(), 1);
+    assert_ne!(before[0].verdict, Verdict::Malicious);
+    assert!(before[0].enrichment.is_none());
+
+    e.add_intel([answer("198.51.100.7", IntelVerdict::Malicious, 0.9, false)]);
+    let after = e.drain_updated();
+    assert_eq!(
+        after.len(),
+        1,
+        "the incident holding the indicator is re-assessed"
+    );
+    let inc = &after[0];
+    assert_eq!(inc.id, before[0].id);
+    assert_eq!(inc.verdict, Verdict::Malicious);
+    let ev = inc
+        .evidence
+        .iter()
+        .find(|e| e.source == "intel:vt:ipv4:198.51.100.7")
+        .expect("intel evidence cited");
+    assert!(ev.weight > 0.4 && ev.claim.contains("malicious"));
+    let enr = inc.enrichment.as_ref().expect("artifact on the incident");
+    assert_eq!(enr.subject, format!("incident:{}", inc.id));
+    assert_eq!(enr.summary.malicious, 1);
+}
+
+#[test]
+fn intel_on_other_indicators_leaves_incidents_alone() {
+    let mut e = Engine::new(TriageConfig::default(), Knowledge::default());
+    e.push(&alert("a1", "198.51.100.7", Severity::High));
+    e.drain_updated();
+    e.add_intel([answer("203.0.113.1", IntelVerdict::Malicious, 0.9, false)]);
+    assert!(e.drain_updated().is_empty());
+}
+
+#[test]
+fn stale_malicious_only_counts_as_suspicious() {
+    let mut fresh = Engine::new(TriageConfig::default(), Knowledge::default());
+    let mut stale = Engine::new(TriageConfig::default(), Knowledge::default());
+    for e in [&mut fresh, &mut stale] {
+        e.push(&alert("a1", "198.51.100.7", Severity::Low));
+    }
+    fresh.add_intel([answer("198.51.100.7", IntelVerdict::Malicious, 0.9, false)]);
+    stale.add_intel([answer("198.51.100.7", IntelVerdict::Malicious, 0.9, true)]);
+    let w = |e: Engine| {
+        e.finish()[0]
+            .evidence
+            .iter()
+            .filter(|x| x.source.starts_with("intel:vt"))
+            .map(|x| x.weight)
+            .sum::<f64>()
+    };
+    let (f, s) = (w(fresh), w(stale));
+    assert!(f > s && s > 0.0, "fresh {f} stale {s}");
+}
+
+#[test]
+fn partial_enrichment_is_said_and_benign_intel_weighs_lightly() {
+    let mut e = Engine::new(TriageConfig::default(), Knowledge::default());
+    e.push(&alert("a1", "198.51.100.7", Severity::Medium));
+    let mut a = answer("198.51.100.7", IntelVerdict::Benign, 0.9, false);
+    a.failures.push(SourceFailure {
+        source: "otx".into(),
+        code: "deadline".into(),
+        message: "the enrichment deadline passed before an answer".into(),
+    });
+    e.add_intel([a]);
+    let inc = e.finish().remove(0);
+    let benign: Vec<_> = inc
+        .evidence
+        .iter()
+        .filter(|x| x.source.starts_with("intel:vt"))
+        .collect();
+    assert_eq!(benign.len(), 1);
+    assert!(benign[0].weight < 0.0 && benign[0].weight >= -0.2);
+    let partial = inc
+        .evidence
+        .iter()
+        .find(|x| x.source == "intel:partial")
+        .unwrap();
+    assert!(partial.claim.contains("deadline"));
+    assert!(inc.enrichment.unwrap().partial);
+}
