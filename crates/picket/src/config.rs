@@ -52,6 +52,8 @@ pub struct Config {
     pub suppressions: Vec<Suppression>,
     pub mappings: Vec<GenericMapping>,
     pub server: picket_server::ServerConfig,
+    pub enrichment: picket_enrich::EnrichmentConfig,
+    pub connectors: Vec<picket_enrich::ConnectorConfig>,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -80,6 +82,8 @@ struct Ctx<'a> {
     file: String,
     text: &'a str,
     errors: Vec<ConfigError>,
+    /// Spans of each `[[name]]` array element, as `name[i]`.
+    elements: Vec<(String, Range<usize>)>,
 }
 
 impl Ctx<'_> {
@@ -93,6 +97,13 @@ impl Ctx<'_> {
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String) {
         let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        // `name[i]...` keys point into that array element when its header is found.
+        let head = key.split('.').next().unwrap_or(key);
+        let span = self
+            .elements
+            .iter()
+            .find(|(n, _)| n == head)
+            .map_or(span, |(_, r)| r.clone());
         // Point at the key itself when it appears inside the span.
         let leaf = key.rsplit('.').next().unwrap_or(key);
         let leaf = leaf.split('[').next().unwrap_or(leaf);
@@ -256,6 +267,41 @@ fn section_spans(text: &str) -> Spans {
     Spans(out)
 }
 
+/// Spans of `[[name]]` array elements, named `name[i]`: from the element's header to the next header
+/// that is not one of its own sub-tables (`[name.sub]`, `[[name.sub]]`).
+fn element_spans(text: &str) -> Vec<(String, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut open: Option<(String, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        let array = t.strip_prefix("[[").and_then(|r| r.split_once("]]"));
+        let table = t.strip_prefix('[').and_then(|r| r.split_once(']'));
+        if let Some(h) = array.or(table).map(|(n, _)| n.trim().trim_matches('"')) {
+            let own_sub = open.as_ref().is_some_and(|(name, _)| {
+                let base = name.split('[').next().unwrap_or("");
+                h.starts_with(&format!("{base}."))
+            });
+            if !own_sub {
+                if let Some((n, start)) = open.take() {
+                    out.push((n, start..offset));
+                }
+                if array.is_some() && !h.contains('.') {
+                    let i = counts.entry(h.to_owned()).or_default();
+                    open = Some((format!("{h}[{i}]"), offset));
+                    *i += 1;
+                }
+            }
+        }
+        offset += line.len();
+    }
+    if let Some((n, start)) = open {
+        out.push((n, start..offset));
+    }
+    out
+}
+
 fn extend(out: &mut Vec<(String, Range<usize>)>, name: String, r: Range<usize>) {
     if let Some((_, existing)) = out.iter_mut().find(|(n, _)| *n == name) {
         existing.start = existing.start.min(r.start);
@@ -265,7 +311,7 @@ fn extend(out: &mut Vec<(String, Range<usize>)>, name: String, r: Range<usize>) 
     }
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: &[&str] = &[
     "version",
     "store",
     "triage",
@@ -273,6 +319,8 @@ const SECTIONS: [&str; 7] = [
     "suppressions",
     "mappings",
     "server",
+    "enrichment",
+    "connectors",
 ];
 
 impl Config {
@@ -282,6 +330,7 @@ impl Config {
             file: file.to_owned(),
             text,
             errors: Vec::new(),
+            elements: element_spans(text),
         };
         let table: toml::Table = match text.parse() {
             Ok(t) => t,
@@ -323,6 +372,15 @@ impl Config {
         let server: picket_server::ServerConfig = cx.section(&table, &spans, "server");
         for (key, msg) in server.check() {
             cx.push(spans.of("server"), &format!("server.{key}"), msg);
+        }
+        let enrichment: picket_enrich::EnrichmentConfig = cx.section(&table, &spans, "enrichment");
+        for (key, msg) in enrichment.check() {
+            cx.push(spans.of("enrichment"), &format!("enrichment.{key}"), msg);
+        }
+        let connectors: Vec<picket_enrich::ConnectorConfig> =
+            cx.section(&table, &spans, "connectors");
+        for (key, msg) in picket_enrich::config::check_all(&connectors) {
+            cx.push(spans.of("connectors"), &key, msg);
         }
 
         // Validation: every problem, located at its key.
@@ -374,6 +432,8 @@ impl Config {
                 suppressions,
                 mappings,
                 server,
+                enrichment,
+                connectors,
                 path: Some(PathBuf::from(file)),
             })
         } else {
@@ -425,6 +485,8 @@ mod tests {
         assert_eq!(cfg.triage, TriageConfig::default());
         assert_eq!(cfg.store, StoreSection::default());
         assert_eq!(cfg.server, picket_server::ServerConfig::default());
+        assert_eq!(cfg.enrichment, picket_enrich::EnrichmentConfig::default());
+        assert!(cfg.connectors.is_empty());
     }
 
     #[test]

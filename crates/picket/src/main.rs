@@ -46,6 +46,8 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// List the supported alert formats.
     Formats,
+    /// Threat-intel connectors: list the providers, check the configured connectors.
+    Connectors(cmd::connectors::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(a),
         Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),
         Command::Formats => cmd::formats(),
+        Command::Connectors(a) => cmd::connectors::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

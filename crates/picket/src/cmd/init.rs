@@ -84,6 +84,45 @@ allow_unauthenticated_loopback = false
 # protected; [[subnets]] with cidr, criticality, owner. Unset: every asset is medium.
 # inventory = "inventory.toml"
 
+[enrichment]
+# Threat-intel enrichment (`picket serve` always; `picket triage --enrich`). Lookups still running after
+# this many milliseconds are reported as missing (the enrichment is marked partial) and finish in the
+# background to fill the cache.
+deadline_ms = 3000
+# Sources below this reliability, and stale answers, can make an indicator suspicious, never malicious.
+min_reliability = 0.5
+# Send private, loopback and other non-public addresses to online providers (offline sources always
+# see them). Off: they mean nothing to a public provider and would leak internal topology.
+send_private = false
+# Most indicators looked up per alert or incident.
+max_indicators = 50
+
+# Threat-intel connectors, one table each (`picket connectors list` shows the providers and their
+# documented quotas; `picket connectors check` tests each one). API keys come from an environment
+# variable or a file, never from here. Every key but name and provider is optional; defaults shown.
+# [[connectors]]
+# name = "vt"                      # cited in evidence as intel:vt:<type>:<value>
+# provider = "virustotal"
+# api_key_env = "PICKET_VT_KEY"    # or api_key_file = "/etc/picket/vt.key"
+# base_url = "https://www.virustotal.com/api/v3/"
+# enabled = true
+# timeout_ms = 5000
+# retries = 2                      # after timeouts, 429 and 5xx; Retry-After is honoured
+# per_minute = 4                   # default: the provider's documented quota; 0 = unlimited
+# per_day = 500
+# concurrency = 4
+# breaker_failures = 5             # consecutive failures that pause the connector...
+# breaker_cooldown_secs = 60       # ...for this long, then one trial request
+# max_age_hours = 720              # older answers are marked stale
+# reliability = 0.7                # in [0, 1]
+# kinds = ["sha256", "domain"]     # default: every kind the provider supports
+# [connectors.cache_ttl]           # seconds an answer is reused, per verdict
+# malicious = 86400
+# suspicious = 43200
+# benign = 604800
+# unknown = 3600
+# [connectors.options]             # provider-specific, see docs/enrichment.md
+
 # Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
 # Give at least one of rule (regex on the rule name), rule_id, host, network.
 # [[suppressions]]

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod check_config;
+pub mod connectors;
 pub mod extract;
 pub mod incidents;
 pub mod init;
