@@ -38,6 +38,8 @@ enum Command {
     Incidents(cmd::incidents::ListArgs),
     /// Record an analyst's verdict on a stored incident (feedback for later assessments).
     Verdict(cmd::incidents::VerdictArgs),
+    /// Export incidents for sharing: STIX 2.1 bundles or MISP events, one JSON line per incident.
+    Export(cmd::export::Args),
     /// Extract indicators from free text: one JSON line per indicator.
     Extract(cmd::extract::Args),
     /// Write a commented picket.toml listing every option with its default.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Normalize(a) => cmd::normalize::run(cli.config.as_deref(), a),
         Command::Incidents(a) => cmd::incidents::list(cli.config.as_deref(), a),
         Command::Verdict(a) => cmd::incidents::verdict(cli.config.as_deref(), a),
+        Command::Export(a) => cmd::export::run(cli.config.as_deref(), a),
         Command::Extract(a) => cmd::extract::run(cli.config.as_deref(), a),
         Command::Init(a) => cmd::init::run(a),
         Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),

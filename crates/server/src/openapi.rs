@@ -5,7 +5,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{alerts, dead_letters, incidents, ops};
+use crate::routes::{alerts, dead_letters, export, incidents, ops};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -19,6 +19,8 @@ use crate::routes::{alerts, dead_letters, incidents, ops};
         incidents::list,
         incidents::get,
         incidents::record_verdict,
+        export::stix,
+        export::misp,
         ops::healthz,
         ops::metrics,
         ops::openapi,

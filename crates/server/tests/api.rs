@@ -926,3 +926,80 @@ async fn a_grown_engine_is_compacted_from_the_store_and_keeps_correlating() {
         "the engine was rebuilt at least once: {metrics}"
     );
 }
+
+#[tokio::test]
+async fn incidents_export_as_stix_bundles_and_misp_events() {
+    let mut s = Server::start(|_| {}).await;
+    let (st, _) = s
+        .post_alerts("application/json", sshd_alert().to_string())
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(s.triage().await, 1);
+    let (_, page) = s.get("/api/v1/incidents", VIEWER).await;
+    let id = page["incidents"][0]["id"].as_str().unwrap().to_owned();
+
+    let (st, bundle) = s
+        .get(&format!("/api/v1/incidents/{id}/stix?tlp=amber"), VIEWER)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{bundle}");
+    assert_eq!(bundle["type"], "bundle");
+    let objects = bundle["objects"].as_array().unwrap();
+    let report = objects.iter().find(|o| o["type"] == "report").unwrap();
+    assert_eq!(report["external_references"][0]["external_id"], id.as_str());
+    assert_eq!(
+        report["object_marking_refs"],
+        json!(["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"])
+    );
+    // The source address is on the test warninglist: observed, never an indicator.
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["type"] == "ipv4-addr" && o["value"] == "192.168.121.127")
+    );
+    assert!(
+        !objects
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .any(|o| o["pattern"].as_str().unwrap().contains("192.168.121.127"))
+    );
+    let (_, again) = s
+        .get(&format!("/api/v1/incidents/{id}/stix?tlp=amber"), VIEWER)
+        .await;
+    assert_eq!(
+        bundle, again,
+        "the same incident exports to the same bundle"
+    );
+
+    let (st, event) = s.get(&format!("/api/v1/incidents/{id}/misp"), VIEWER).await;
+    assert_eq!(st, StatusCode::OK, "{event}");
+    let attr = event["Event"]["Attribute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["value"] == "192.168.121.127")
+        .unwrap();
+    // The stored alert names it as the source of the logins.
+    assert_eq!(
+        (&attr["type"], &attr["to_ids"]),
+        (&json!("ip-src"), &json!(false))
+    );
+
+    let (st, err) = s
+        .get(&format!("/api/v1/incidents/{id}/stix?tlp=purple"), VIEWER)
+        .await;
+    assert_eq!(
+        (st, err["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    let (st, err) = s.get("/api/v1/incidents/inc_nope/misp", VIEWER).await;
+    assert_eq!(
+        (st, err["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    assert_eq!(
+        s.get(&format!("/api/v1/incidents/{id}/misp"), INGEST)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod dead_letters;
+pub(crate) mod export;
 pub(crate) mod incidents;
 pub(crate) mod ops;
 
@@ -46,6 +47,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/incidents/{id}/verdict",
             post(incidents::record_verdict),
         )
+        .route("/api/v1/incidents/{id}/stix", get(export::stix))
+        .route("/api/v1/incidents/{id}/misp", get(export::misp))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
