@@ -113,8 +113,7 @@ pub enum KeyUse {
 }
 
 /// Builds a connector from validated config.
-pub type BuildFn =
-    fn(&ConnectorConfig, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+pub type BuildFn = fn(&ConnectorConfig, BuildContext) -> Result<Arc<dyn Connector>, ConnectorError>;
 
 /// One row of the provider registry ([`crate::providers::PROVIDERS`]).
 pub struct Provider {
