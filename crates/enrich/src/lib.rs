@@ -5,20 +5,28 @@
 //! indicators × sources under a deadline and returns a typed `AlertEnrichment`.
 //! A provider is one file in [`providers`] and one row in [`providers::PROVIDERS`].
 
+pub mod cache;
 pub mod config;
 pub mod connector;
+pub mod enricher;
+pub mod guard;
 pub mod http;
 pub mod providers;
 pub mod secret;
+pub mod telemetry;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cache::{Cache, CacheBackend};
 pub use config::{CacheTtl, ConnectorConfig, EnrichmentConfig};
 pub use connector::{BuildContext, Connector, ConnectorError, KeyUse, Provider, Quota};
+pub use enricher::{Enricher, LookupObserver};
+pub use guard::{BreakerState, Guarded};
 pub use http::{CallEvent, Http, Observer, Recorder, RetryPolicy, TracingObserver};
 pub use secret::{Secret, SecretError};
+pub use telemetry::{LookupEvent, Telemetry};
 
 /// A built connector instance with its configuration and provider row.
 #[derive(Clone)]
