@@ -100,4 +100,19 @@ pub trait Store: Send + Sync {
     async fn commit_triage(&self, step: &TriageCommit) -> Result<()>;
 
     async fn stats(&self) -> Result<StoreStats>;
+
+    /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
+    /// source and indicator).
+    async fn put_intel_result(
+        &self,
+        result: &picket_core::IntelResult,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+
+    /// Unexpired cached answers for these (source, kind, value) keys.
+    async fn intel_results(
+        &self,
+        keys: &[(String, picket_core::ObservableType, String)],
+        now: Timestamp,
+    ) -> Result<Vec<(picket_core::IntelResult, Timestamp)>>;
 }

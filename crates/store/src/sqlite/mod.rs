@@ -411,6 +411,71 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn put_intel_result(
+        &self,
+        result: &picket_core::IntelResult,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let json =
+            serde_json::to_string(result).map_err(|e| StoreError::corrupt("intel result", e))?;
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO intel_results (source, kind, value, fetched_at, expires_at, result) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (source, kind, value) DO UPDATE SET fetched_at = excluded.fetched_at, \
+             expires_at = excluded.expires_at, result = excluded.result",
+        )
+        .bind(&result.source)
+        .bind(result.kind.as_str())
+        .bind(&result.value)
+        .bind(micros(result.fetched_at))
+        .bind(micros(expires_at))
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
+        // Keep the table bounded by what is still usable.
+        sqlx::query("DELETE FROM intel_results WHERE expires_at <= ?")
+            .bind(micros(Timestamp::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn intel_results(
+        &self,
+        keys: &[(String, picket_core::ObservableType, String)],
+        now: Timestamp,
+    ) -> Result<Vec<(picket_core::IntelResult, Timestamp)>> {
+        let mut out = Vec::new();
+        // SQLite's bound-parameter limit: 3 per key, well under 32766 per chunk.
+        for chunk in keys.chunks(1000) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT result, expires_at FROM intel_results WHERE expires_at > ",
+            );
+            q.push_bind(micros(now));
+            q.push(" AND (source, kind, value) IN (");
+            let mut sep = q.separated(", ");
+            for (s, k, v) in chunk {
+                sep.push("(");
+                sep.push_bind_unseparated(s.clone());
+                sep.push_unseparated(", ");
+                sep.push_bind_unseparated(k.as_str());
+                sep.push_unseparated(", ");
+                sep.push_bind_unseparated(v.clone());
+                sep.push_unseparated(")");
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.reader).await? {
+                let text: String = row.try_get("result")?;
+                let r: picket_core::IntelResult = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::corrupt("intel result", e))?;
+                out.push((r, from_micros(row.try_get("expires_at")?, "intel expiry")?));
+            }
+        }
+        Ok(out)
+    }
+
     async fn stats(&self) -> Result<StoreStats> {
         let r = sqlx::query(
             "SELECT COUNT(*) AS total, COALESCE(SUM(status = 'pending'), 0) AS pending FROM alerts",

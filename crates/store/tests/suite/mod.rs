@@ -40,6 +40,7 @@ macro_rules! store_test_suite {
             commit_triage_is_one_step,
             concurrent_inserts_store_each_alert_once,
             stats_count_rows,
+            intel_results_survive_reopen_until_they_expire,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {
@@ -589,4 +590,62 @@ pub(crate) async fn stats_count_rows<H: Harness>() {
         st.incidents_by_verdict,
         vec![(Verdict::Benign, 1), (Verdict::Suspicious, 2)]
     );
+}
+
+pub(crate) async fn intel_results_survive_reopen_until_they_expire<H: Harness>() {
+    use picket_core::{IntelResult, IntelVerdict, ObservableType};
+    let h = H::new().await;
+    // Expiry is checked against the real clock when pruning: use times around now.
+    let base = Timestamp::now().as_second();
+    let ts = |secs: i64| Timestamp::from_second(base + secs).unwrap();
+    let result = |value: &str, verdict| IntelResult {
+        source: "vt".into(),
+        provider: "virustotal".into(),
+        kind: ObservableType::Ipv4,
+        value: value.into(),
+        verdict,
+        score: Some(0.8),
+        highlights: [("reputation".to_owned(), serde_json::json!(-42))].into(),
+        first_seen: None,
+        last_seen: Some(ts(5)),
+        reference: None,
+        fetched_at: ts(10),
+        stale: false,
+        cached: false,
+        reliability: 0.7,
+    };
+    let key = |v: &str| ("vt".to_owned(), ObservableType::Ipv4, v.to_owned());
+    {
+        let s = h.open().await;
+        s.put_intel_result(&result("198.51.100.1", IntelVerdict::Benign), ts(100))
+            .await
+            .unwrap();
+        // Replaced, not duplicated.
+        s.put_intel_result(&result("198.51.100.1", IntelVerdict::Malicious), ts(200))
+            .await
+            .unwrap();
+        s.put_intel_result(&result("198.51.100.2", IntelVerdict::Unknown), ts(50))
+            .await
+            .unwrap();
+        s.close().await;
+    }
+    let s = h.open().await;
+    let got = s
+        .intel_results(
+            &[
+                key("198.51.100.1"),
+                key("198.51.100.2"),
+                key("198.51.100.3"),
+            ],
+            ts(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.len(),
+        1,
+        "the expired one and the unknown one are not returned"
+    );
+    assert_eq!(got[0].0, result("198.51.100.1", IntelVerdict::Malicious));
+    assert_eq!(got[0].1, ts(200));
 }
