@@ -50,6 +50,8 @@ enum Command {
     Formats,
     /// Threat-intel connectors: list the providers, check the configured connectors.
     Connectors(cmd::connectors::Args),
+    /// Look indicators up with the configured threat-intel connectors: one JSON line each.
+    Enrich(cmd::enrich::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(a) => cmd::check_config::run(cli.config.as_deref(), a),
         Command::Formats => cmd::formats(),
         Command::Connectors(a) => cmd::connectors::run(cli.config.as_deref(), a),
+        Command::Enrich(a) => cmd::enrich::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+mod enrichment;
 pub mod error;
 mod metrics;
 pub mod openapi;
@@ -24,6 +25,7 @@ use tokio::sync::{Notify, watch};
 
 pub use auth::{Auth, Caller, Permission, Role};
 pub use config::{ServerConfig, TokenConfig};
+pub use enrichment::StoreCache;
 pub use error::{ApiError, ServerError};
 pub use routes::alerts::dead_letter;
 pub use routes::router;
@@ -62,7 +64,7 @@ pub async fn prepare_with_auth(
         )]));
     }
     let (rebuild_cfg, rebuild_knowledge) = (pipeline.triage.clone(), pipeline.knowledge.clone());
-    let engine =
+    let (engine, replayed) =
         worker::restore_engine(store.as_ref(), pipeline.triage, pipeline.knowledge).await?;
     let shared = state::Shared {
         engine: Arc::new(Mutex::new(engine)),
@@ -77,6 +79,10 @@ pub async fn prepare_with_auth(
         config.worker_batch,
         (rebuild_cfg, rebuild_knowledge, config.engine_max_groups),
     );
+    let worker = match &pipeline.enricher {
+        Some(e) if !e.is_empty() => worker.with_intel(e.clone(), replayed),
+        _ => worker,
+    };
     let state = AppState::new(
         config,
         auth,

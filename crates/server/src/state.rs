@@ -28,6 +28,8 @@ pub struct Pipeline {
     pub knowledge: Knowledge,
     /// Known-benign lists marking observables of every alert received.
     pub warninglists: Option<picket_intel::Warninglists>,
+    /// Threat-intel enrichment of triaged alerts' indicators (None: no connectors configured).
+    pub enricher: Option<std::sync::Arc<picket_enrich::Enricher>>,
 }
 
 pub(crate) struct Normalizers {

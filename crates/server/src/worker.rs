@@ -25,7 +25,7 @@ pub(crate) async fn restore_engine(
     store: &dyn Store,
     cfg: TriageConfig,
     mut knowledge: Knowledge,
-) -> Result<Engine, StoreError> {
+) -> Result<(Engine, Vec<picket_core::Observable>), StoreError> {
     for (rule, incident, verdict) in store.feedback_by_rule().await? {
         knowledge.feedback.record(&rule, &incident, verdict);
     }
@@ -61,7 +61,13 @@ pub(crate) async fn restore_engine(
     // Those incidents are stored already.
     engine.drain_updated();
     tracing::info!(replayed = replay.len(), "triage engine restored");
-    Ok(engine)
+    let mut seen = std::collections::HashSet::new();
+    let observables = replay
+        .into_iter()
+        .flat_map(|a| a.observables)
+        .filter(|o| seen.insert((o.kind, o.value.clone())))
+        .collect();
+    Ok((engine, observables))
 }
 
 /// The background task that triages stored alerts.
@@ -78,6 +84,8 @@ pub struct Worker {
     /// A step the engine has taken but the store has not committed (the commit failed): committed
     /// first next time, since the engine will not emit those incidents again.
     unsaved: Option<(TriageCommit, Vec<Timestamp>)>,
+    /// Background enrichment of triaged alerts' indicators; answers come back through it.
+    intel: Option<crate::enrichment::IntelPath>,
 }
 
 /// How long the idle worker sleeps before looking at the queue without being woken.
@@ -101,22 +109,63 @@ impl Worker {
             batch,
             rebuild,
             unsaved: None,
+            intel: None,
         }
+    }
+
+    /// Enriches the indicators of every alert triaged from now on, and of the alerts the engine
+    /// replayed at start (their answers mostly come from the cache).
+    pub(crate) fn with_intel(
+        mut self,
+        enricher: Arc<picket_enrich::Enricher>,
+        replayed: Vec<picket_core::Observable>,
+    ) -> Self {
+        let max = enricher.config().max_indicators;
+        let mut path = crate::enrichment::IntelPath::new(enricher, max);
+        path.request_observables(replayed);
+        self.intel = Some(path);
+        self
+    }
+
+    /// Hands intel answers to the engine and commits the incidents they re-assess.
+    pub async fn apply_intel(
+        &mut self,
+        answers: Vec<picket_core::IndicatorEnrichment>,
+    ) -> Result<usize, StoreError> {
+        let incidents = {
+            let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+            engine.add_intel(answers);
+            engine.drain_updated()
+        };
+        let n = incidents.len();
+        if n > 0 {
+            let step = TriageCommit {
+                incidents,
+                rule_counts: Vec::new(),
+                processed: Vec::new(),
+            };
+            self.commit(step, Vec::new()).await?;
+            tracing::debug!(incidents = n, "incidents re-assessed with threat intel");
+        }
+        Ok(n)
     }
 
     /// Replaces the engine by one rebuilt from the store's recent window when it has grown past the
     /// configured number of groups. Returns whether it did.
     pub async fn compact_if_needed(&mut self) -> Result<bool, StoreError> {
         let (cfg, knowledge, max_groups) = &self.rebuild;
-        let groups = self
-            .engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .group_count();
+        let (groups, intel) = {
+            let engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+            (engine.group_count(), engine.knowledge().intel.clone())
+        };
         if groups <= *max_groups {
             return Ok(false);
         }
-        let fresh = restore_engine(self.store.as_ref(), cfg.clone(), knowledge.clone()).await?;
+        // Intel already known carries over, so replayed incidents keep their intel evidence.
+        let mut knowledge = knowledge.clone();
+        knowledge.intel = intel;
+        let (mut fresh, _) = restore_engine(self.store.as_ref(), cfg.clone(), knowledge).await?;
+        fresh.prune_intel();
         tracing::info!(
             before = groups,
             after = fresh.group_count(),
@@ -153,6 +202,9 @@ impl Worker {
             }
             engine.drain_updated()
         };
+        if let Some(intel) = &mut self.intel {
+            intel.request(pending.iter().map(|p| &p.alert));
+        }
         let step = TriageCommit {
             incidents,
             rule_counts: counts.into_iter().map(|((r, e), n)| (r, e, n)).collect(),
@@ -185,19 +237,41 @@ impl Worker {
         Ok(step.processed.len())
     }
 
+    async fn apply_or_log(&mut self, answers: Vec<picket_core::IndicatorEnrichment>) {
+        if let Err(e) = self.apply_intel(answers).await {
+            // The step is kept in `unsaved` and committed before the next batch.
+            tracing::error!(error = %e, "storing intel re-assessment failed; retrying");
+        }
+    }
+
     /// Runs until `shutdown` turns true (or its sender is dropped), finishing the batch in progress.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 break;
             }
+            // Intel answers that arrived meanwhile (also while the queue is busy).
+            while let Some(answers) = self.intel.as_mut().and_then(|i| i.try_next()) {
+                self.apply_or_log(answers).await;
+            }
             match self.run_once().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
-                        r = shutdown.changed() => if r.is_err() { break },
+                    let wake = self.wake.clone();
+                    let intel = async {
+                        match self.intel.as_mut() {
+                            Some(i) => i.next().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    let answers = tokio::select! {
+                        _ = wake.notified() => None,
+                        a = intel => a,
+                        _ = tokio::time::sleep(IDLE_POLL) => None,
+                        r = shutdown.changed() => if r.is_err() { break } else { None },
+                    };
+                    if let Some(a) = answers {
+                        self.apply_or_log(a).await;
                     }
                 }
                 Err(e) => {

@@ -93,6 +93,7 @@ fn pipeline() -> Pipeline {
         triage: TriageConfig::default(),
         knowledge: Knowledge::default(),
         warninglists: Some(tiny_warninglists()),
+        enricher: None,
     }
 }
 

@@ -432,6 +432,19 @@ impl Engine {
         }
     }
 
+    /// Forgets intel about indicators no group holds any more (after a rebuild), so the book stays
+    /// bounded by what the engine holds.
+    pub fn prune_intel(&mut self) {
+        let held: HashSet<(ObservableType, &str)> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.summary.observables.iter().map(|o| (o.0, o.1.as_str())))
+            .collect();
+        self.knowledge
+            .intel
+            .retain(|(k, v), _| held.contains(&(*k, v.as_str())));
+    }
+
     /// The id of the incident that holds the alert with this id, if the engine has seen it.
     pub fn incident_of(&self, alert_id: &str) -> Option<&str> {
         let g = *self.seen_ids.get(&h64(alert_id))?;

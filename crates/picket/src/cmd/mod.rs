@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check_config;
 pub mod connectors;
+pub mod enrich;
 pub mod export;
 pub mod extract;
 pub mod incidents;

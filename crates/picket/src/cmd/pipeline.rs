@@ -244,3 +244,47 @@ pub fn load_warninglists(dir: &std::path::Path) -> anyhow::Result<Warninglists> 
     }
     Ok(lists)
 }
+
+/// Builds every enabled `[[connectors]]` entry (secrets read now, so a missing key is reported by
+/// name before anything runs). Every failure is reported at once.
+pub fn sources(cfg: &Config) -> anyhow::Result<Vec<picket_enrich::Source>> {
+    let base = cfg
+        .path
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for c in cfg.connectors.iter().filter(|c| c.enabled) {
+        match picket_enrich::build_source(
+            c,
+            &base,
+            std::sync::Arc::new(picket_enrich::TracingObserver),
+        ) {
+            Ok(s) => out.push(s),
+            Err(e) => problems.push(format!("connector `{}`: {e}", c.name)),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(out)
+}
+
+/// The enricher over the configured connectors, or None when there are none.
+pub fn enricher(
+    cfg: &Config,
+    sources: Vec<picket_enrich::Source>,
+    backend: Option<std::sync::Arc<dyn picket_enrich::CacheBackend>>,
+) -> Option<std::sync::Arc<picket_enrich::Enricher>> {
+    if sources.is_empty() {
+        return None;
+    }
+    let cache = std::sync::Arc::new(picket_enrich::Cache::new(1_000_000, backend));
+    Some(std::sync::Arc::new(picket_enrich::Enricher::new(
+        sources,
+        cfg.enrichment.clone(),
+        cache,
+    )))
+}

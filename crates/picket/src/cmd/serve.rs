@@ -67,12 +67,14 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         warninglists: None,
     };
     let warninglists = pipeline::warninglists(&cfg, &input)?;
-    let pipe = Pipeline {
+    let sources = pipeline::sources(&cfg)?;
+    let mut pipe = Pipeline {
         normalizer: Normalizer::new(NormalizerOptions::default()).map_err(anyhow::Error::msg)?,
         mappings: cfg.mappings.clone(),
         triage: cfg.triage.clone(),
         knowledge: pipeline::knowledge(&cfg)?,
         warninglists,
+        enricher: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -81,6 +83,12 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(async {
         let store = super::persist::open(&data_dir).await?;
         let store: Arc<dyn Store> = Arc::new(store);
+        let backend: Arc<dyn picket_enrich::CacheBackend> =
+            Arc::new(picket_server::StoreCache(store.clone()));
+        pipe.enricher = pipeline::enricher(&cfg, sources, Some(backend));
+        if let Some(e) = &pipe.enricher {
+            eprintln!("picket: enriching with {} connector(s)", e.sources().len());
+        }
         eprintln!(
             "picket: serving on http://{} with data in {}",
             server.listen,

@@ -36,6 +36,10 @@ pub struct Args {
     /// Print a summary (alerts, incidents by verdict and escalation) on stderr at the end.
     #[arg(long)]
     pub summary: bool,
+    /// Look the indicators up with the `[[connectors]]` of the config before assessing (online ones
+    /// reach out to their providers; see docs/enrichment.md). Off by default: triage stays offline.
+    #[arg(long)]
+    pub enrich: bool,
 }
 
 pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
@@ -45,10 +49,17 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let mut knowledge = pipeline::knowledge(&cfg)?;
     // With --data-dir: the shared store, its history (analyst feedback, rule baseline) feeding the
     // assessment, and every alert and rejected record kept.
-    let rt = args
-        .data_dir
-        .as_ref()
-        .map(|_| super::persist::runtime())
+    let sources = if args.enrich {
+        let s = pipeline::sources(&cfg)?;
+        if s.is_empty() {
+            anyhow::bail!("--enrich: no enabled [[connectors]] in the config (see `picket init`)");
+        }
+        s
+    } else {
+        Vec::new()
+    };
+    let rt = (args.data_dir.is_some() || args.enrich)
+        .then(super::persist::runtime)
         .transpose()?;
     let store = match (&args.data_dir, &rt) {
         (Some(dir), Some(rt)) => Some(rt.block_on(async {
@@ -67,6 +78,8 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut engine = Engine::new(cfg.triage.clone(), knowledge);
     let mut placed: Vec<(String, String, u64)> = Vec::new();
+    let mut indicators: Vec<picket_core::Observable> = Vec::new();
+    let mut seen_indicators = std::collections::HashSet::new();
     let persisting = store.is_some();
     let mut feed = |x: Alert| {
         if persisting {
@@ -82,6 +95,13 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
                 a.location.source.clone(),
                 a.location.line,
             ));
+        }
+        if args.enrich {
+            for o in &a.alert.observables {
+                if seen_indicators.insert((o.kind, o.value.clone())) {
+                    indicators.push(o.clone());
+                }
+            }
         }
         reorder.push(a.alert, &mut feed);
     })?;
@@ -101,6 +121,19 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.assignments {
         write_assignments(path, &placed, &stats, &engine)?;
+    }
+    if args.enrich
+        && let Some(rt) = &rt
+    {
+        let backend: Option<std::sync::Arc<dyn picket_enrich::CacheBackend>> =
+            store.as_ref().map(|s| {
+                let s: std::sync::Arc<dyn picket_store::Store> = std::sync::Arc::new(s.clone());
+                std::sync::Arc::new(picket_server::StoreCache(s)) as _
+            });
+        let enricher =
+            pipeline::enricher(&cfg, sources, backend).expect("sources checked non-empty above");
+        let answers = rt.block_on(enrich_all(enricher, indicators));
+        engine.add_intel(answers);
     }
     let incidents = engine.finish();
     if let (Some(store), Some(rt)) = (store, &rt) {
@@ -232,4 +265,45 @@ fn write_assignments(
     }
     out.flush()?;
     Ok(())
+}
+
+/// Enriches every indicator, a few batches of `max_indicators` at a time, each under the deadline.
+async fn enrich_all(
+    enricher: std::sync::Arc<picket_enrich::Enricher>,
+    indicators: Vec<picket_core::Observable>,
+) -> Vec<picket_core::IndicatorEnrichment> {
+    let chunk = enricher.config().max_indicators.max(1);
+    let mut set = tokio::task::JoinSet::new();
+    let mut out = Vec::new();
+    let (mut partial, total) = (0usize, indicators.len());
+    for (i, c) in indicators.chunks(chunk).enumerate() {
+        if set.len() >= 8
+            && let Some(Ok(e)) = set.join_next().await
+        {
+            let e: picket_core::AlertEnrichment = e;
+            partial += usize::from(e.partial);
+            out.extend(e.indicators);
+        }
+        let (en, c) = (enricher.clone(), c.to_vec());
+        set.spawn(async move { en.enrich(&format!("batch:{i}"), &c).await });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Ok(e) = r {
+            partial += usize::from(e.partial);
+            out.extend(e.indicators);
+        }
+    }
+    let malicious = out
+        .iter()
+        .filter(|i| i.verdict == picket_core::IntelVerdict::Malicious)
+        .count();
+    eprintln!(
+        "picket: enriched {total} indicators ({malicious} malicious){}",
+        if partial > 0 {
+            format!("; {partial} batch(es) partial (failures listed on the incidents)")
+        } else {
+            String::new()
+        }
+    );
+    out
 }

@@ -1,0 +1,110 @@
+//! The worker's enrichment path: indicators of newly triaged alerts go to the enricher in the
+//! background; its answers come back to the worker, which hands them to the engine and commits the
+//! re-assessed incidents. Triage never waits for intel: an incident is stored at once and again when
+//! its intel arrives (the verdict can rise then, see docs/enrichment.md).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use picket_core::{Alert, IndicatorEnrichment, Observable, ObservableType};
+use picket_enrich::Enricher;
+use tokio::sync::{Semaphore, mpsc};
+
+/// Enrichment batches running at once; more wait their turn (the connectors have their own caps).
+const CONCURRENT_BATCHES: usize = 8;
+/// Indicators remembered as requested; past this the set starts afresh (repeats then hit the cache).
+const MAX_REQUESTED: usize = 1_000_000;
+
+pub(crate) struct IntelPath {
+    enricher: Arc<Enricher>,
+    chunk: usize,
+    tx: mpsc::Sender<Vec<IndicatorEnrichment>>,
+    rx: mpsc::Receiver<Vec<IndicatorEnrichment>>,
+    requested: HashSet<(ObservableType, String)>,
+    slots: Arc<Semaphore>,
+}
+
+impl IntelPath {
+    pub(crate) fn new(enricher: Arc<Enricher>, max_indicators: usize) -> Self {
+        let (tx, rx) = mpsc::channel(256);
+        Self {
+            enricher,
+            chunk: max_indicators.max(1),
+            tx,
+            rx,
+            requested: HashSet::new(),
+            slots: Arc::new(Semaphore::new(CONCURRENT_BATCHES)),
+        }
+    }
+
+    /// Requests enrichment of the alerts' indicators not requested before.
+    pub(crate) fn request<'a>(&mut self, alerts: impl IntoIterator<Item = &'a Alert>) {
+        let mut fresh: Vec<Observable> = Vec::new();
+        for a in alerts {
+            for o in &a.observables {
+                if self.requested.len() >= MAX_REQUESTED {
+                    self.requested.clear();
+                }
+                if self.requested.insert((o.kind, o.value.clone())) {
+                    fresh.push(o.clone());
+                }
+            }
+        }
+        self.request_observables(fresh);
+    }
+
+    pub(crate) fn request_observables(&mut self, fresh: Vec<Observable>) {
+        for chunk in fresh.chunks(self.chunk) {
+            let chunk = chunk.to_vec();
+            let (enricher, tx, slots) =
+                (self.enricher.clone(), self.tx.clone(), self.slots.clone());
+            tokio::spawn(async move {
+                let Ok(_slot) = slots.acquire_owned().await else {
+                    return;
+                };
+                let subject = format!("indicators:{}", chunk.len());
+                let e = enricher.enrich(&subject, &chunk).await;
+                if !e.indicators.is_empty() {
+                    // The worker may be gone (shutdown): the answers are in the cache anyway.
+                    let _ = tx.send(e.indicators).await;
+                }
+            });
+        }
+    }
+
+    /// A batch of answers if one is waiting.
+    pub(crate) fn try_next(&mut self) -> Option<Vec<IndicatorEnrichment>> {
+        self.rx.try_recv().ok()
+    }
+
+    /// The next batch of answers.
+    pub(crate) async fn next(&mut self) -> Option<Vec<IndicatorEnrichment>> {
+        self.rx.recv().await
+    }
+}
+
+/// The store as the enrichment cache's backend: answers survive restarts.
+pub struct StoreCache(pub Arc<dyn picket_store::Store>);
+
+#[async_trait::async_trait]
+impl picket_enrich::CacheBackend for StoreCache {
+    async fn load(
+        &self,
+        keys: &[(String, ObservableType, String)],
+        now: jiff::Timestamp,
+    ) -> Vec<(picket_core::IntelResult, jiff::Timestamp)> {
+        match self.0.intel_results(keys, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "intel cache read failed; asking the sources");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn save(&self, result: &picket_core::IntelResult, expires_at: jiff::Timestamp) {
+        if let Err(e) = self.0.put_intel_result(result, expires_at).await {
+            tracing::warn!(error = %e, source = %result.source, "intel cache write failed");
+        }
+    }
+}
