@@ -237,6 +237,27 @@ impl Worker {
         Ok(step.processed.len())
     }
 
+    /// Waits up to `wait` for enrichment answers and applies each batch that arrives, returning once
+    /// no further batch comes within 200 ms of the last (for tests and tools driving the worker step
+    /// by step; `run` does this by itself). Returns the incidents re-assessed.
+    pub async fn settle_intel(&mut self, wait: Duration) -> Result<usize, StoreError> {
+        let mut deadline = tokio::time::Instant::now() + wait;
+        let mut n = 0;
+        loop {
+            let Some(intel) = self.intel.as_mut() else {
+                return Ok(n);
+            };
+            match tokio::time::timeout_at(deadline, intel.next()).await {
+                Ok(Some(answers)) => {
+                    n += self.apply_intel(answers).await?;
+                    deadline =
+                        deadline.min(tokio::time::Instant::now() + Duration::from_millis(200));
+                }
+                _ => return Ok(n),
+            }
+        }
+    }
+
     async fn apply_or_log(&mut self, answers: Vec<picket_core::IndicatorEnrichment>) {
         if let Err(e) = self.apply_intel(answers).await {
             // The step is kept in `unsaved` and committed before the next batch.
