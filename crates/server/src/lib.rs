@@ -70,6 +70,7 @@ pub async fn prepare_with_auth(
         engine: Arc::new(Mutex::new(engine)),
         wake: Arc::new(Notify::new()),
         metrics: Arc::new(metrics::Metrics::new()),
+        enricher: pipeline.enricher.clone(),
     };
     let worker = Worker::new(
         store.clone(),

@@ -26,6 +26,28 @@ struct VerdictLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    source: String,
+    outcome: String,
+}
+
+/// Threat-intel counters, fed from the enricher's telemetry at each scrape.
+#[derive(Debug, Default)]
+struct IntelMetrics {
+    lookups: Family<OutcomeLabel, Counter>,
+    cache_hits: Family<SourceLabel, Counter>,
+    seconds: Family<SourceLabel, Counter<f64, std::sync::atomic::AtomicU64>>,
+    circuit_open: Family<SourceLabel, Gauge>,
+    /// What was already counted, per (source, outcome) / source.
+    seen: std::sync::Mutex<std::collections::HashMap<(String, String), (u64, f64)>>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
     method: String,
     route: String,
@@ -48,6 +70,7 @@ pub(crate) struct Metrics {
     requests: Family<RouteLabel, Histogram, fn() -> Histogram>,
     ingest_to_triage: Histogram,
     compactions: Counter,
+    intel: IntelMetrics,
 }
 
 impl Default for Metrics {
@@ -110,7 +133,29 @@ impl Metrics {
             "Time from an alert's receipt to its incident being stored",
             ingest_to_triage.clone(),
         );
+        let intel = IntelMetrics::default();
+        registry.register(
+            "picket_intel_lookups",
+            "Threat-intel lookups sent to each connector, by outcome (ok or an error code)",
+            intel.lookups.clone(),
+        );
+        registry.register(
+            "picket_intel_cache_hits",
+            "Threat-intel lookups answered from the cache, by connector",
+            intel.cache_hits.clone(),
+        );
+        registry.register(
+            "picket_intel_lookup_seconds",
+            "Time spent in threat-intel lookups, by connector (divide by lookups for the mean)",
+            intel.seconds.clone(),
+        );
+        registry.register(
+            "picket_intel_circuit_open",
+            "1 while a connector's circuit breaker is open",
+            intel.circuit_open.clone(),
+        );
         Self {
+            intel,
             registry,
             ingested,
             duplicates,
@@ -151,6 +196,46 @@ impl Metrics {
 
     pub(crate) fn triaged(&self, waited: Duration) {
         self.ingest_to_triage.observe(waited.as_secs_f64());
+    }
+
+    /// Brings the intel counters up to the enricher's telemetry.
+    pub(crate) fn sync_intel(&self, enricher: &picket_enrich::Enricher) {
+        let mut seen = self.intel.seen.lock().unwrap_or_else(|p| p.into_inner());
+        for (source, s) in enricher.telemetry().snapshot() {
+            for (outcome, n) in &s.outcomes {
+                let before = seen.entry((source.clone(), outcome.clone())).or_default();
+                self.intel
+                    .lookups
+                    .get_or_create(&OutcomeLabel {
+                        source: source.clone(),
+                        outcome: outcome.clone(),
+                    })
+                    .inc_by(n.saturating_sub(before.0));
+                before.0 = *n;
+            }
+            let label = SourceLabel {
+                source: source.clone(),
+            };
+            let before = seen.entry((source.clone(), String::new())).or_default();
+            self.intel
+                .cache_hits
+                .get_or_create(&label)
+                .inc_by(s.cache_hits.saturating_sub(before.0));
+            self.intel
+                .seconds
+                .get_or_create(&label)
+                .inc_by((s.latency_sum - before.1).max(0.0));
+            *before = (s.cache_hits, s.latency_sum);
+        }
+        for g in enricher.sources() {
+            let open = g.breaker_state() == picket_enrich::BreakerState::Open;
+            self.intel
+                .circuit_open
+                .get_or_create(&SourceLabel {
+                    source: g.name().to_owned(),
+                })
+                .set(i64::from(open));
+        }
     }
 
     /// The OpenMetrics text, with the store's gauges refreshed from `stats`.

@@ -5,7 +5,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{alerts, dead_letters, export, incidents, ops};
+use crate::routes::{alerts, dead_letters, export, incidents, intel, ops};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -21,6 +21,7 @@ use crate::routes::{alerts, dead_letters, export, incidents, ops};
         incidents::record_verdict,
         export::stix,
         export::misp,
+        intel::lookup,
         ops::healthz,
         ops::metrics,
         ops::openapi,
@@ -29,6 +30,7 @@ use crate::routes::{alerts, dead_letters, export, incidents, ops};
     tags(
         (name = "alerts", description = "Ingest and stored alerts"),
         (name = "incidents", description = "Triaged incidents and analyst verdicts"),
+        (name = "intel", description = "Threat-intel lookups through the configured connectors"),
         (name = "operations", description = "Health, metrics, this document"),
     )
 )]

@@ -94,6 +94,7 @@ pub(crate) struct Shared {
     pub(crate) engine: Arc<Mutex<Engine>>,
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
 }
 
 pub(crate) struct Limits {
@@ -110,6 +111,7 @@ pub(crate) struct Inner {
     pub(crate) engine: Arc<Mutex<Engine>>,
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
     pub(crate) limits: Limits,
 }
 
@@ -134,6 +136,7 @@ impl AppState {
             engine: shared.engine,
             wake: shared.wake,
             metrics: shared.metrics,
+            enricher: shared.enricher,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -153,6 +156,11 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The threat-intel enricher, when connectors are configured.
+    pub(crate) fn enricher(&self) -> Option<&Arc<picket_enrich::Enricher>> {
+        self.0.enricher.as_ref()
     }
 
     /// The engine, for short synchronous work only (never held across an await).

@@ -156,6 +156,42 @@ async fn incidents_are_reassessed_when_intel_arrives_and_answers_survive_restart
     // Only the public address was sent.
     assert_eq!(intel.calls.load(Ordering::SeqCst), 1);
 
+    // Analysts can look an indicator up; the answer comes from the cache.
+    let (st, one) = call(&router, Method::GET, "/api/v1/intel/ipv4/45.33.32.156", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(one["verdict"], "malicious");
+    assert_eq!(one["results"][0]["cached"], true);
+    assert_eq!(intel.calls.load(Ordering::SeqCst), 1);
+    let (st, err) = call(&router, Method::GET, "/api/v1/intel/ipv5/x", "").await;
+    assert_eq!(
+        (st, err["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    let req = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let text = String::from_utf8(
+        axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains(r#"picket_intel_lookups_total{source="intel",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"picket_intel_cache_hits_total{source="intel"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"picket_intel_circuit_open{source="intel"} 0"#),
+        "{text}"
+    );
+
     // Restart: the replayed alert's indicators are re-enriched from the store's cache.
     drop((router, worker));
     store.close().await;

@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod dead_letters;
 pub(crate) mod export;
 pub(crate) mod incidents;
+pub(crate) mod intel;
 pub(crate) mod ops;
 
 use std::time::Instant;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/incidents/{id}/stix", get(export::stix))
         .route("/api/v1/incidents/{id}/misp", get(export::misp))
+        .route("/api/v1/intel/{type}/{value}", get(intel::lookup))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

@@ -39,6 +39,9 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Json<Health
 )]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let stats = state.store().stats().await?;
+    if let Some(e) = state.enricher() {
+        state.metrics().sync_intel(e);
+    }
     Ok((
         [(
             header::CONTENT_TYPE,
