@@ -11,6 +11,7 @@ pub mod connector;
 pub mod enricher;
 pub mod guard;
 pub mod http;
+pub mod index;
 pub mod providers;
 pub mod secret;
 pub mod telemetry;

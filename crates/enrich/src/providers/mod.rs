@@ -3,9 +3,15 @@
 use crate::connector::Provider;
 
 mod abuseipdb;
+mod indicator_list;
+pub mod stix_bundle;
 
 /// Every provider Picket can talk to. Adding one: a file here and a row in this table.
-pub static PROVIDERS: &[&Provider] = &[&abuseipdb::PROVIDER];
+pub static PROVIDERS: &[&Provider] = &[
+    &abuseipdb::PROVIDER,
+    &indicator_list::PROVIDER,
+    &stix_bundle::PROVIDER,
+];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().copied().find(|p| p.name == name)
