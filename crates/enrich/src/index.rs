@@ -51,18 +51,16 @@ impl Index {
         }
         if matches!(kind, ObservableType::Ipv4 | ObservableType::Ipv6)
             && let Ok(ip) = value.parse::<IpAddr>()
-        {
-            if let Some((net, e)) = self
+            && let Some((net, e)) = self
                 .nets
                 .iter()
                 .filter(|(n, _)| n.contains(&ip))
                 .max_by_key(|(n, _)| n.prefix_len())
-            {
-                return e
-                    .finding
-                    .clone()
-                    .highlight("matched_network", net.to_string());
-            }
+        {
+            return e
+                .finding
+                .clone()
+                .highlight("matched_network", net.to_string());
         }
         Finding::unknown()
     }
