@@ -232,3 +232,46 @@ fn a_bad_bundle_is_a_located_error() {
     .unwrap();
     assert!(err.contains("not a STIX bundle"), "{err}");
 }
+
+#[tokio::test]
+async fn maxmind_databases_give_geo_and_asn_context_never_a_verdict() {
+    let data = shared().join("maxmind-test");
+    let s = offline(
+        "mmdb",
+        &data,
+        serde_json::json!({"path": "GeoIP2-City-Test.mmdb", "databases": ["GeoLite2-ASN-Test.mmdb"]}),
+    )
+    .unwrap();
+    let f = s
+        .connector
+        .lookup(ObservableType::Ipv4, "81.2.69.160")
+        .await
+        .unwrap();
+    assert_eq!(f.verdict(), IntelVerdict::Unknown);
+    assert_eq!(f.highlights["country"], "GB");
+    assert_eq!(f.highlights["city"], "London");
+    let a = s
+        .connector
+        .lookup(ObservableType::Ipv4, "1.128.0.0")
+        .await
+        .unwrap();
+    assert_eq!(a.highlights["asn"], 1221);
+    assert_eq!(a.highlights["as_org"], "Telstra Pty Ltd");
+    let none = s
+        .connector
+        .lookup(ObservableType::Ipv4, "10.0.0.1")
+        .await
+        .unwrap();
+    assert!(!none.highlights.contains_key("country"));
+    assert!(
+        s.connector
+            .healthcheck()
+            .await
+            .unwrap()
+            .contains("GeoIP2-City")
+    );
+    let err = offline("mmdb", &data, serde_json::json!({"path": "nope.mmdb"}))
+        .err()
+        .unwrap();
+    assert!(err.contains("nope.mmdb"), "{err}");
+}

@@ -4,6 +4,7 @@ use crate::connector::Provider;
 
 mod abuseipdb;
 mod indicator_list;
+mod mmdb;
 pub mod stix_bundle;
 
 /// Every provider Picket can talk to. Adding one: a file here and a row in this table.
@@ -11,6 +12,7 @@ pub static PROVIDERS: &[&Provider] = &[
     &abuseipdb::PROVIDER,
     &indicator_list::PROVIDER,
     &stix_bundle::PROVIDER,
+    &mmdb::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
