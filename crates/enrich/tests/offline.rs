@@ -275,3 +275,84 @@ async fn maxmind_databases_give_geo_and_asn_context_never_a_verdict() {
         .unwrap();
     assert!(err.contains("nope.mmdb"), "{err}");
 }
+
+#[tokio::test]
+async fn a_misp_feed_directory_is_indexed_from_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    let uuid = "5f3c2b1a-0000-4000-8000-00000000beef";
+    std::fs::write(
+        feed.join("manifest.json"),
+        serde_json::json!({uuid: {"info": "Emotet C2", "date": "2026-11-01", "threat_level_id": "1", "analysis": "2", "timestamp": "1793000000"}}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        feed.join(format!("{uuid}.json")),
+        serde_json::json!({"Event": {
+            "uuid": uuid, "info": "Emotet C2", "date": "2026-11-01", "threat_level_id": "1",
+            "Tag": [{"name": "tlp:green"}],
+            "Attribute": [
+                {"type": "ip-dst|port", "category": "Network activity", "value": "45.33.32.156|8080", "to_ids": true, "timestamp": "1793000000"},
+                {"type": "domain", "category": "Network activity", "value": "Evil-Domain.com", "to_ids": false, "comment": "sinkholed?"},
+                {"type": "text", "category": "Other", "value": "just a note", "to_ids": false},
+                {"type": "md5", "value": "d41d8cd98f00b204e9800998ecf8427e", "to_ids": true, "Tag": [{"name": "misp:false-positive"}]}
+            ],
+            "Object": [{"name": "file", "Attribute": [
+                {"type": "sha256", "category": "Payload delivery", "value": "EF537F25C895BFA782526529A9B63D97AA631564D5D789C2B765448C8635FB6C", "to_ids": true}
+            ]}]
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let s = offline("misp_feed", dir.path(), serde_json::json!({"path": "feed"})).unwrap();
+    let c = &s.connector;
+    let ip = c
+        .lookup(ObservableType::Ipv4, "45.33.32.156")
+        .await
+        .unwrap();
+    assert_eq!(ip.verdict(), IntelVerdict::Malicious);
+    assert_eq!(ip.highlights["event_info"], "Emotet C2");
+    assert_eq!(ip.highlights["tags"], serde_json::json!(["tlp:green"]));
+    assert_eq!(
+        c.lookup(ObservableType::Domain, "evil-domain.com")
+            .await
+            .unwrap()
+            .verdict(),
+        IntelVerdict::Suspicious,
+        "to_ids false"
+    );
+    assert_eq!(
+        c.lookup(
+            ObservableType::Sha256,
+            "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c"
+        )
+        .await
+        .unwrap()
+        .verdict(),
+        IntelVerdict::Malicious,
+        "object attributes count"
+    );
+    assert_eq!(
+        c.lookup(ObservableType::Md5, "d41d8cd98f00b204e9800998ecf8427e")
+            .await
+            .unwrap()
+            .verdict(),
+        IntelVerdict::Unknown,
+        "false positives are skipped"
+    );
+    let h = c.healthcheck().await.unwrap();
+    assert_eq!(
+        h,
+        "1 events, 3 values (1 unsupported, 1 false positives skipped)"
+    );
+    std::fs::write(
+        feed.join(format!("{uuid}.json")),
+        "{\"Event\": {\"Attribute\": [{\"type\": 5}]}}",
+    )
+    .unwrap();
+    let err = offline("misp_feed", dir.path(), serde_json::json!({"path": "feed"}))
+        .err()
+        .unwrap();
+    assert!(err.contains("attribute 0"), "{err}");
+}

@@ -4,6 +4,7 @@ use crate::connector::Provider;
 
 mod abuseipdb;
 mod indicator_list;
+mod misp_feed;
 mod mmdb;
 pub mod stix_bundle;
 
@@ -13,6 +14,7 @@ pub static PROVIDERS: &[&Provider] = &[
     &indicator_list::PROVIDER,
     &stix_bundle::PROVIDER,
     &mmdb::PROVIDER,
+    &misp_feed::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
