@@ -4,7 +4,7 @@ use crate::connector::Provider;
 
 mod abuseipdb;
 mod indicator_list;
-mod misp_feed;
+pub mod misp_feed;
 mod mmdb;
 pub mod stix_bundle;
 
