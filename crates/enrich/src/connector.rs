@@ -26,6 +26,17 @@ pub trait Connector: Send + Sync {
     /// A cheap call proving the base URL and the credentials work (`picket connectors check`).
     /// Returns a short human description of what was verified.
     async fn healthcheck(&self) -> Result<String, ConnectorError>;
+
+    /// For sources that sync data locally (TAXII collections): fetch what is new and reload.
+    /// Returns what was done, or `None` for sources that answer live.
+    async fn refresh(&self) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
+
+    /// How often the service should call [`Connector::refresh`]; `None` for live sources.
+    fn refresh_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Why a lookup gave no answer. `code()` is the stable string recorded in enrichment failures,
@@ -143,6 +154,8 @@ pub struct Provider {
 pub struct BuildContext {
     pub http: Http,
     pub base_dir: std::path::PathBuf,
+    /// Picket's data directory, where syncing sources keep what they fetched.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl BuildContext {

@@ -76,6 +76,16 @@ pub fn build_source(
     base_dir: &Path,
     observer: Arc<dyn Observer>,
 ) -> Result<Source, ConnectorError> {
+    build_source_in(config, base_dir, &base_dir.join("picket-data"), observer)
+}
+
+/// [`build_source`] with the data directory where syncing sources (TAXII) keep what they fetched.
+pub fn build_source_in(
+    config: &ConnectorConfig,
+    base_dir: &Path,
+    data_dir: &Path,
+    observer: Arc<dyn Observer>,
+) -> Result<Source, ConnectorError> {
     let provider = providers::find(&config.provider)
         .ok_or_else(|| ConnectorError::Config(format!("unknown provider `{}`", config.provider)))?;
     let secret = match (&config.api_key_env, &config.api_key_file) {
@@ -110,6 +120,7 @@ pub fn build_source(
         BuildContext {
             http,
             base_dir: base_dir.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
         },
     )?;
     Ok(Source {

@@ -7,6 +7,7 @@ mod indicator_list;
 pub mod misp_feed;
 mod mmdb;
 pub mod stix_bundle;
+pub mod taxii;
 
 /// Every provider Picket can talk to. Adding one: a file here and a row in this table.
 pub static PROVIDERS: &[&Provider] = &[
@@ -15,6 +16,7 @@ pub static PROVIDERS: &[&Provider] = &[
     &stix_bundle::PROVIDER,
     &mmdb::PROVIDER,
     &misp_feed::PROVIDER,
+    &taxii::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {

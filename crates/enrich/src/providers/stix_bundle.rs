@@ -20,21 +20,24 @@ use crate::config::ConnectorConfig;
 use crate::connector::{BuildContext, Connector, ConnectorError, KeyUse, Provider, Quota};
 use crate::index::{Entry, Index};
 
+/// The indicator kinds STIX patterns can name here.
+pub const KINDS: &[ObservableType] = &[
+    ObservableType::Ipv4,
+    ObservableType::Ipv6,
+    ObservableType::Domain,
+    ObservableType::Url,
+    ObservableType::Email,
+    ObservableType::Md5,
+    ObservableType::Sha1,
+    ObservableType::Sha256,
+    ObservableType::Sha512,
+];
+
 pub(crate) static PROVIDER: Provider = Provider {
     name: "stix_bundle",
     description: "STIX 2.0/2.1 bundle file of indicators (offline)",
     docs: "docs/enrichment.md#stix_bundle",
-    kinds: &[
-        ObservableType::Ipv4,
-        ObservableType::Ipv6,
-        ObservableType::Domain,
-        ObservableType::Url,
-        ObservableType::Email,
-        ObservableType::Md5,
-        ObservableType::Sha1,
-        ObservableType::Sha256,
-        ObservableType::Sha512,
-    ],
+    kinds: KINDS,
     default_base_url: None,
     http: false,
     key: KeyUse::None,
