@@ -52,6 +52,8 @@ enum Command {
     Connectors(cmd::connectors::Args),
     /// Look indicators up with the configured threat-intel connectors: one JSON line each.
     Enrich(cmd::enrich::Args),
+    /// Threat-intel data kept locally: `picket intel poll` fetches what TAXII collections added.
+    Intel(cmd::intel::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Formats => cmd::formats(),
         Command::Connectors(a) => cmd::connectors::run(cli.config.as_deref(), a),
         Command::Enrich(a) => cmd::enrich::run(cli.config.as_deref(), a),
+        Command::Intel(a) => cmd::intel::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

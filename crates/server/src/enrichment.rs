@@ -108,3 +108,28 @@ impl picket_enrich::CacheBackend for StoreCache {
         }
     }
 }
+
+/// Starts one task per syncing source (TAXII collections) that refreshes it at once and then every
+/// `refresh_interval`. The returned handles are aborted at shutdown.
+pub(crate) fn spawn_refreshers(enricher: &Enricher) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut out = Vec::new();
+    for g in enricher.sources() {
+        let Some(every) = g.source.connector.refresh_interval() else {
+            continue;
+        };
+        let g = g.clone();
+        out.push(tokio::spawn(async move {
+            loop {
+                match g.source.connector.refresh().await {
+                    Ok(Some(what)) => tracing::info!(connector = %g.name(), %what, "intel refreshed"),
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(connector = %g.name(), code = e.code(), error = %e, "intel refresh failed")
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        }));
+    }
+    out
+}

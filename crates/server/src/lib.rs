@@ -122,6 +122,10 @@ pub async fn serve_until(
         })?;
     tracing::info!(listen = %config.listen, open = state.auth().is_open(), "picket server listening");
     let (stop_tx, stop_rx) = watch::channel(false);
+    let refreshers = state
+        .enricher()
+        .map(|e| enrichment::spawn_refreshers(e))
+        .unwrap_or_default();
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
@@ -130,6 +134,9 @@ pub async fn serve_until(
             let _ = stop_tx.send(true);
         })
         .await;
+    for r in refreshers {
+        r.abort();
+    }
     // The sender is gone by now (sent or dropped): the worker ends after its current batch.
     if worker_task.await.is_err() {
         tracing::error!("triage worker panicked");

@@ -8,6 +8,7 @@ pub mod export;
 pub mod extract;
 pub mod incidents;
 pub mod init;
+pub mod intel;
 pub mod normalize;
 pub mod persist;
 pub mod pipeline;

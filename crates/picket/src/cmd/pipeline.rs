@@ -248,6 +248,14 @@ pub fn load_warninglists(dir: &std::path::Path) -> anyhow::Result<Warninglists> 
 /// Builds every enabled `[[connectors]]` entry (secrets read now, so a missing key is reported by
 /// name before anything runs). Every failure is reported at once.
 pub fn sources(cfg: &Config) -> anyhow::Result<Vec<picket_enrich::Source>> {
+    sources_in(cfg, &cfg.resolve(&cfg.store.data_dir))
+}
+
+/// [`sources`] with an explicit data directory (where TAXII collections are kept).
+pub fn sources_in(
+    cfg: &Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Vec<picket_enrich::Source>> {
     let base = cfg
         .path
         .as_deref()
@@ -257,9 +265,10 @@ pub fn sources(cfg: &Config) -> anyhow::Result<Vec<picket_enrich::Source>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for c in cfg.connectors.iter().filter(|c| c.enabled) {
-        match picket_enrich::build_source(
+        match picket_enrich::build_source_in(
             c,
             &base,
+            data_dir,
             std::sync::Arc::new(picket_enrich::TracingObserver),
         ) {
             Ok(s) => out.push(s),

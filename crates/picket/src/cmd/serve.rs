@@ -67,7 +67,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         warninglists: None,
     };
     let warninglists = pipeline::warninglists(&cfg, &input)?;
-    let sources = pipeline::sources(&cfg)?;
+    let sources = pipeline::sources_in(&cfg, &data_dir)?;
     let mut pipe = Pipeline {
         normalizer: Normalizer::new(NormalizerOptions::default()).map_err(anyhow::Error::msg)?,
         mappings: cfg.mappings.clone(),

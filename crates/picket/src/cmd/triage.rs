@@ -50,7 +50,10 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     // With --data-dir: the shared store, its history (analyst feedback, rule baseline) feeding the
     // assessment, and every alert and rejected record kept.
     let sources = if args.enrich {
-        let s = pipeline::sources(&cfg)?;
+        let s = match &args.data_dir {
+            Some(d) => pipeline::sources_in(&cfg, d)?,
+            None => pipeline::sources(&cfg)?,
+        };
         if s.is_empty() {
             anyhow::bail!("--enrich: no enabled [[connectors]] in the config (see `picket init`)");
         }
