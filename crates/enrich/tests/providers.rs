@@ -8,3 +8,18 @@ mod common;
 
 #[path = "providers/abuseipdb.rs"]
 mod abuseipdb;
+
+#[path = "providers/virustotal.rs"]
+mod virustotal;
+
+mod conformance {
+    use picket_core::ObservableType;
+
+    crate::conformance!(abuseipdb, "abuseipdb", ObservableType::Ipv4, "45.33.32.156");
+    crate::conformance!(
+        virustotal,
+        "virustotal",
+        ObservableType::Sha256,
+        "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+    );
+}

@@ -8,6 +8,7 @@ pub mod misp_feed;
 mod mmdb;
 pub mod stix_bundle;
 pub mod taxii;
+pub mod virustotal;
 
 /// Every provider Picket can talk to. Adding one: a file here and a row in this table.
 pub static PROVIDERS: &[&Provider] = &[
@@ -17,6 +18,7 @@ pub static PROVIDERS: &[&Provider] = &[
     &mmdb::PROVIDER,
     &misp_feed::PROVIDER,
     &taxii::PROVIDER,
+    &virustotal::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
