@@ -12,6 +12,12 @@ mod abuseipdb;
 #[path = "providers/virustotal.rs"]
 mod virustotal;
 
+#[path = "providers/greynoise.rs"]
+mod greynoise;
+
+#[path = "providers/otx.rs"]
+mod otx;
+
 mod conformance {
     use picket_core::ObservableType;
 
@@ -22,4 +28,6 @@ mod conformance {
         ObservableType::Sha256,
         "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
     );
+    crate::conformance!(greynoise, "greynoise", ObservableType::Ipv4, "45.83.66.45");
+    crate::conformance!(otx, "otx", ObservableType::Domain, "evil-domain.com");
 }

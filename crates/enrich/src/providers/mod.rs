@@ -3,9 +3,11 @@
 use crate::connector::Provider;
 
 mod abuseipdb;
+mod greynoise;
 mod indicator_list;
 pub mod misp_feed;
 mod mmdb;
+mod otx;
 pub mod stix_bundle;
 pub mod taxii;
 pub mod virustotal;
@@ -19,6 +21,8 @@ pub static PROVIDERS: &[&Provider] = &[
     &misp_feed::PROVIDER,
     &taxii::PROVIDER,
     &virustotal::PROVIDER,
+    &greynoise::PROVIDER,
+    &otx::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
@@ -30,7 +34,6 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// For providers without options.
-#[allow(dead_code)]
 pub(crate) fn no_options(c: &crate::config::ConnectorConfig) -> Vec<(String, String)> {
     c.options
         .keys()
