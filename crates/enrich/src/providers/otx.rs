@@ -47,7 +47,7 @@ fn check(c: &ConnectorConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, v) in &c.options {
         if k == "malicious_pulses" {
-            if !v.as_u64().is_some_and(|n| n >= 1) {
+            if v.as_u64().is_none_or(|n| n == 0) {
                 out.push(("options.malicious_pulses".into(), "an integer ≥ 1".into()));
             }
         } else {
