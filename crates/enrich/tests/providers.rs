@@ -18,6 +18,9 @@ mod greynoise;
 #[path = "providers/otx.rs"]
 mod otx;
 
+#[path = "providers/abusech.rs"]
+mod abusech;
+
 mod conformance {
     use picket_core::ObservableType;
 
@@ -30,4 +33,11 @@ mod conformance {
     );
     crate::conformance!(greynoise, "greynoise", ObservableType::Ipv4, "45.83.66.45");
     crate::conformance!(otx, "otx", ObservableType::Domain, "evil-domain.com");
+    crate::conformance!(
+        urlhaus,
+        "urlhaus",
+        ObservableType::Url,
+        "http://x4z9arb.cn/4712"
+    );
+    crate::conformance!(threatfox, "threatfox", ObservableType::Ipv4, "45.33.32.156");
 }

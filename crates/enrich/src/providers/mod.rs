@@ -10,6 +10,8 @@ mod mmdb;
 mod otx;
 pub mod stix_bundle;
 pub mod taxii;
+mod threatfox;
+mod urlhaus;
 pub mod virustotal;
 
 /// Every provider Picket can talk to. Adding one: a file here and a row in this table.
@@ -23,6 +25,8 @@ pub static PROVIDERS: &[&Provider] = &[
     &virustotal::PROVIDER,
     &greynoise::PROVIDER,
     &otx::PROVIDER,
+    &urlhaus::PROVIDER,
+    &threatfox::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
