@@ -45,7 +45,7 @@ fn check(c: &ConnectorConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, v) in &c.options {
         if k == "malicious_confidence" {
-            if !v.as_u64().is_some_and(|n| n <= 100) {
+            if v.as_u64().is_none_or(|n| n > 100) {
                 out.push((
                     "options.malicious_confidence".into(),
                     "an integer from 0 to 100".into(),
