@@ -21,6 +21,9 @@ mod otx;
 #[path = "providers/abusech.rs"]
 mod abusech;
 
+#[path = "providers/misp_opencti.rs"]
+mod misp_opencti;
+
 mod conformance {
     use picket_core::ObservableType;
 
@@ -40,4 +43,11 @@ mod conformance {
         "http://x4z9arb.cn/4712"
     );
     crate::conformance!(threatfox, "threatfox", ObservableType::Ipv4, "45.33.32.156");
+    crate::conformance!(misp, "misp", ObservableType::Ipv4, "45.33.32.156");
+    crate::conformance!(
+        opencti,
+        "opencti",
+        ObservableType::Domain,
+        "evil-domain.com"
+    );
 }

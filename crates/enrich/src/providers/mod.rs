@@ -5,8 +5,10 @@ use crate::connector::Provider;
 mod abuseipdb;
 mod greynoise;
 mod indicator_list;
+pub mod misp;
 pub mod misp_feed;
 mod mmdb;
+mod opencti;
 mod otx;
 pub mod stix_bundle;
 pub mod taxii;
@@ -27,6 +29,8 @@ pub static PROVIDERS: &[&Provider] = &[
     &otx::PROVIDER,
     &urlhaus::PROVIDER,
     &threatfox::PROVIDER,
+    &misp::PROVIDER,
+    &opencti::PROVIDER,
 ];
 
 pub fn find(name: &str) -> Option<&'static Provider> {
