@@ -187,6 +187,9 @@ pub struct Rule {
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema,
 )]
 pub struct AttackRef {
+    /// The technique's ATT&CK name (`Parent: Sub` for sub-techniques), when an ATT&CK bundle is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Technique or sub-technique id, e.g. "T1110" or "T1059.001".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technique: Option<String>,

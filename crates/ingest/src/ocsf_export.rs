@@ -411,6 +411,7 @@ mod tests {
             entities,
             attack: vec![
                 AttackRef {
+                    name: None,
                     technique: Some("T1059.001".into()),
                     tactic: Some("execution".into()),
                 },

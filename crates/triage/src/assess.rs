@@ -223,7 +223,7 @@ fn judge(
                 format!("alert:{}:attack", g.summary.alert_id),
                 0.15,
             ));
-        } else if let Some(inf) = g.summary.inferred {
+        } else if let Some(inf) = &g.summary.inferred {
             evidence.push(ev(
                 format!(
                     "`{}` reads as {} (keyword `{}`, mapping confidence {:.1})",
@@ -575,8 +575,11 @@ fn primary_attack(g: &Group) -> (Option<String>, Option<String>) {
     {
         return (a.technique.clone(), a.tactic.clone());
     }
-    match g.summary.inferred {
-        Some(i) => (i.technique.map(str::to_owned), Some(i.tactic.to_owned())),
+    match &g.summary.inferred {
+        Some(i) => (
+            i.technique.as_deref().map(str::to_owned),
+            Some(i.tactic.to_string()),
+        ),
         None => (None, None),
     }
 }
@@ -587,10 +590,12 @@ fn attack_of(groups: &[&Group]) -> Vec<AttackRef> {
         let refs: Vec<AttackRef> = if g.summary.attack.is_empty() {
             g.summary
                 .inferred
+                .as_ref()
                 .map(|i| {
                     vec![AttackRef {
-                        technique: i.technique.map(str::to_owned),
-                        tactic: Some(i.tactic.to_owned()),
+                        name: i.name.clone(),
+                        technique: i.technique.as_deref().map(str::to_owned),
+                        tactic: Some(i.tactic.to_string()),
                     }]
                 })
                 .unwrap_or_default()

@@ -234,7 +234,7 @@ impl Engine {
             .position(|s| s.matches(alert));
         let g = self.groups.len();
         self.groups.push(Group {
-            summary: summarize(alert, rkey),
+            summary: summarize(alert, rkey, self.knowledge.attack.as_deref()),
             fingerprint: fp,
             incident: usize::MAX,
             count: 1,
@@ -622,7 +622,11 @@ fn is_internal(ip: std::net::IpAddr) -> bool {
     }
 }
 
-fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {
+fn summarize(
+    alert: &Alert,
+    rule_key: String,
+    catalog: Option<&picket_intel::AttackCatalog>,
+) -> GroupSummary {
     let e = &alert.entities;
     let mut hosts: Vec<String> = alert.hostnames().map(str::to_owned).collect();
     hosts.dedup();
@@ -642,14 +646,50 @@ fn summarize(alert: &Alert, rule_key: String) -> GroupSummary {
         {
             a.tactic = Some(s.to_owned());
         }
+        // With the ATT&CK bundle: revoked ids become their replacement, deprecated ones are
+        // dropped (never emitted), names and missing tactics are filled in.
+        if let (Some(c), Some(t)) = (catalog, a.technique.clone()) {
+            match c.resolve(&t) {
+                Ok(r) => {
+                    if a.tactic.is_none() {
+                        a.tactic = r.tactics.first().cloned();
+                    }
+                    a.name = c.full_name(&r.id);
+                    a.technique = Some(r.id);
+                }
+                Err(picket_intel::attack::Unresolved::Unknown) => {}
+                Err(_) => a.technique = None,
+            }
+        }
     }
+    attack.retain(|a| a.technique.is_some() || a.tactic.is_some());
     let inferred = if attack
         .iter()
         .any(|a| a.tactic.is_some() || a.technique.is_some())
     {
         None
     } else {
-        tactics::infer(&alert.rule.name).or_else(|| tactics::infer(&alert.message))
+        tactics::infer(&alert.rule.name)
+            .or_else(|| tactics::infer(&alert.message))
+            .map(|mut i| {
+                if let (Some(c), Some(t)) = (catalog, i.technique.clone()) {
+                    match c.resolve(&t) {
+                        Ok(r) => {
+                            i.name = c.full_name(&r.id);
+                            i.technique = Some(r.id.into());
+                        }
+                        Err(picket_intel::attack::Unresolved::Unknown) => {}
+                        Err(_) => i.technique = None,
+                    }
+                }
+                i
+            })
+            .or_else(|| {
+                catalog.and_then(|c| {
+                    tactics::infer_from_catalog(c, &alert.rule.name)
+                        .or_else(|| tactics::infer_from_catalog(c, &alert.message))
+                })
+            })
     };
     GroupSummary {
         alert_id: alert.id.clone(),

@@ -230,4 +230,6 @@ pub struct Knowledge {
     pub baseline: HashMap<(String, String), u64>,
     /// Threat-intel answers per indicator, from the enrichment step.
     pub intel: crate::intel::IntelBook,
+    /// The ATT&CK Enterprise knowledge base, when a bundle is loaded (`picket attack import`).
+    pub attack: Option<std::sync::Arc<picket_intel::AttackCatalog>>,
 }

@@ -1,6 +1,8 @@
 //! ATT&CK tactics in kill-chain order, and the documented keyword mapping used when a vendor names no
 //! technique or tactic (see docs/assessment.md). Each mapping carries its confidence.
 
+use std::borrow::Cow;
+
 pub use picket_core::attack::TACTICS;
 
 /// Kill-chain position (0-based) of a tactic given as id, short name or display name.
@@ -19,14 +21,31 @@ pub fn is_post_compromise(tactic: &str) -> bool {
 }
 
 /// A tactic inferred from a rule's words.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inferred {
-    pub tactic: &'static str,
-    pub technique: Option<&'static str>,
+    pub tactic: Cow<'static, str>,
+    pub technique: Option<Cow<'static, str>>,
+    /// The technique's ATT&CK name, when a bundle is loaded.
+    pub name: Option<String>,
     /// How far the words alone support the mapping, in [0, 1].
     pub confidence: f64,
-    /// The keyword that matched (cited in evidence).
-    pub keyword: &'static str,
+    /// The keyword or technique name that matched (cited in evidence).
+    pub keyword: Cow<'static, str>,
+}
+
+/// A technique named in the text, from the ATT&CK bundle's technique names (see
+/// `picket_intel::attack`), used when the keyword table finds nothing.
+pub fn infer_from_catalog(catalog: &picket_intel::AttackCatalog, text: &str) -> Option<Inferred> {
+    let m = catalog.techniques_named_in(text).into_iter().next()?;
+    let r = catalog.resolve(&m.technique).ok()?;
+    let tactic = r.tactics.first()?.clone();
+    Some(Inferred {
+        tactic: Cow::Owned(tactic),
+        technique: Some(Cow::Owned(r.id.clone())),
+        name: catalog.full_name(&r.id),
+        confidence: m.confidence,
+        keyword: Cow::Owned(m.matched),
+    })
 }
 
 /// Keyword → (tactic, technique, confidence). Matched case-insensitively as whole words or phrases
@@ -148,10 +167,11 @@ pub fn infer(text: &str) -> Option<Inferred> {
         .min()?;
     let (kw, tactic, technique, confidence) = KEYWORDS[best];
     Some(Inferred {
-        tactic,
-        technique,
+        tactic: Cow::Borrowed(tactic),
+        technique: technique.map(Cow::Borrowed),
+        name: None,
         confidence,
-        keyword: kw,
+        keyword: Cow::Borrowed(kw),
     })
 }
 

@@ -158,6 +158,7 @@ fn a_long_running_routine_rule_leaves_the_incident_it_was_in() {
         Severity::High,
     );
     bad.attack.push(AttackRef {
+        name: None,
         technique: Some("T1110".into()),
         tactic: Some("credential-access".into()),
     });
@@ -226,6 +227,7 @@ fn kill_chain_progression_escalates_to_on_call() {
             Severity::High,
         );
         a.attack.push(AttackRef {
+            name: None,
             technique: Some((*tech).into()),
             tactic: Some((*tactic).into()),
         });

@@ -150,3 +150,73 @@ fn partial_enrichment_is_said_and_benign_intel_weighs_lightly() {
     assert!(partial.claim.contains("deadline"));
     assert!(inc.enrichment.unwrap().partial);
 }
+
+mod attack {
+    use std::sync::Arc;
+
+    use picket_core::{AttackRef, Severity};
+    use picket_intel::AttackCatalog;
+    use picket_triage::{Engine, Knowledge, TriageConfig};
+
+    fn catalog() -> Arc<AttackCatalog> {
+        let dir = std::env::var_os("PICKET_SHARED_DATA")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+            });
+        let bytes = std::fs::read(dir.join("attack/enterprise-attack.json")).unwrap();
+        Arc::new(AttackCatalog::from_bundle(&bytes).unwrap())
+    }
+
+    #[test]
+    fn revoked_ids_are_replaced_deprecated_dropped_and_names_filled() {
+        let k = Knowledge {
+            attack: Some(catalog()),
+            ..Knowledge::default()
+        };
+        let mut e = Engine::new(TriageConfig::default(), k);
+        let mut a = super::alert("a1", "198.51.100.7", Severity::High);
+        a.attack = vec![
+            AttackRef {
+                name: None,
+                technique: Some("T1143".into()),
+                tactic: None,
+            },
+            AttackRef {
+                name: None,
+                technique: Some("T1153".into()),
+                tactic: None,
+            },
+        ];
+        e.push(&a);
+        // A rule naming a technique in words, no vendor mapping, no keyword in the table.
+        let mut b = super::alert("b1", "198.51.100.7", Severity::Medium);
+        b.rule.name = "Possible Kerberoasting detected".into();
+        b.rule.id = Some("kerb-1".into());
+        b.message = b.rule.name.clone();
+        b.observables.clear();
+        e.push(&b);
+        let inc = e.finish();
+        let all: Vec<&AttackRef> = inc.iter().flat_map(|i| &i.attack).collect();
+        let ids: Vec<&str> = all.iter().filter_map(|a| a.technique.as_deref()).collect();
+        assert!(ids.contains(&"T1564.003"), "{ids:?}");
+        assert!(
+            !ids.contains(&"T1143") && !ids.contains(&"T1153"),
+            "{ids:?}"
+        );
+        let hidden = all
+            .iter()
+            .find(|a| a.technique.as_deref() == Some("T1564.003"))
+            .unwrap();
+        assert_eq!(
+            hidden.name.as_deref(),
+            Some("Hide Artifacts: Hidden Window")
+        );
+        assert_eq!(hidden.tactic.as_deref(), Some("defense-evasion"));
+        let kerb = all
+            .iter()
+            .find(|a| a.technique.as_deref() == Some("T1558.003"))
+            .expect("mapped from the rule name");
+        assert_eq!(kerb.tactic.as_deref(), Some("credential-access"));
+    }
+}

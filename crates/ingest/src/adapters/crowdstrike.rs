@@ -483,6 +483,7 @@ fn attack_ref(
     tactic: Option<String>,
 ) -> AttackRef {
     AttackRef {
+        name: None,
         technique: technique.and_then(|t| technique_id(&t)),
         tactic: tactic_id
             .and_then(|t| attack_tactic(&t))

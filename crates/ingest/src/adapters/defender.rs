@@ -374,6 +374,7 @@ mod tests {
         assert_eq!(
             n.attack,
             [AttackRef {
+                name: None,
                 technique: Some("T1059.001".into()),
                 tactic: Some("execution".into())
             }]

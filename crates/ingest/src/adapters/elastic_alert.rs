@@ -139,6 +139,7 @@ fn rule_threat(t: &Value, attack: &mut Vec<AttackRef>) {
             push_attack(
                 attack,
                 AttackRef {
+                    name: None,
                     technique: Some(id),
                     tactic: tactic.clone(),
                 },
@@ -149,6 +150,7 @@ fn rule_threat(t: &Value, attack: &mut Vec<AttackRef>) {
         push_attack(
             attack,
             AttackRef {
+                name: None,
                 technique: None,
                 tactic,
             },
@@ -345,10 +347,12 @@ mod tests {
             n.attack,
             [
                 AttackRef {
+                    name: None,
                     technique: Some("T1059.001".into()),
                     tactic: Some("TA0002".into())
                 },
                 AttackRef {
+                    name: None,
                     technique: None,
                     tactic: Some("TA0005".into())
                 }

@@ -298,6 +298,7 @@ pub(crate) fn attack_refs<S: AsRef<str>>(techniques: &[S], tactics: &[S]) -> Vec
     }
     if techs.len() == 1 && tacs.len() == 1 {
         return vec![AttackRef {
+            name: None,
             technique: techs.pop(),
             tactic: tacs.pop(),
         }];
@@ -305,11 +306,13 @@ pub(crate) fn attack_refs<S: AsRef<str>>(techniques: &[S], tactics: &[S]) -> Vec
     let mut out: Vec<AttackRef> = techs
         .into_iter()
         .map(|t| AttackRef {
+            name: None,
             technique: Some(t),
             tactic: None,
         })
         .collect();
     out.extend(tacs.into_iter().map(|t| AttackRef {
+        name: None,
         technique: None,
         tactic: Some(t),
     }));

@@ -178,7 +178,11 @@ impl SourceAdapter for Generic {
         let technique = m.technique.as_deref().and_then(|f| d.str(f));
         let tactic = m.tactic.as_deref().and_then(|f| d.str(f));
         let attack = if technique.is_some() || tactic.is_some() {
-            vec![AttackRef { technique, tactic }]
+            vec![AttackRef {
+                technique,
+                tactic,
+                name: None,
+            }]
         } else {
             Vec::new()
         };

@@ -105,6 +105,7 @@ impl SourceAdapter for GuardDuty {
             push_attack(
                 &mut attack,
                 AttackRef {
+                    name: None,
                     technique: None,
                     tactic: Some(t.to_owned()),
                 },

@@ -238,24 +238,28 @@ fn attack_refs(a: &Doc<'_>) -> Vec<AttackRef> {
     match tactics.len() {
         0 => technique
             .map(|t| AttackRef {
+                name: None,
                 technique: Some(t),
                 tactic: None,
             })
             .into_iter()
             .collect(),
         1 => vec![AttackRef {
+            name: None,
             technique,
             tactic: tactics.pop(),
         }],
         _ => {
             let mut out: Vec<AttackRef> = technique
                 .map(|t| AttackRef {
+                    name: None,
                     technique: Some(t),
                     tactic: None,
                 })
                 .into_iter()
                 .collect();
             out.extend(tactics.into_iter().map(|t| AttackRef {
+                name: None,
                 technique: None,
                 tactic: Some(t),
             }));
@@ -392,6 +396,7 @@ mod tests {
         assert_eq!(
             n.attack[0],
             AttackRef {
+                name: None,
                 technique: Some("T1059.001".into()),
                 tactic: Some("TA0002".into())
             }

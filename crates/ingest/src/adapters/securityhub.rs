@@ -231,7 +231,11 @@ pub(crate) fn ttp_attack(t: &str) -> Option<AttackRef> {
     }
     let tactic = parts.next().and_then(fields::tactic_ref);
     let technique = parts.next().and_then(fields::technique_id);
-    (tactic.is_some() || technique.is_some()).then_some(AttackRef { technique, tactic })
+    (tactic.is_some() || technique.is_some()).then_some(AttackRef {
+        technique,
+        tactic,
+        name: None,
+    })
 }
 
 /// `Resources[]`: EC2 instances as hosts (instance id from the ARN, first IPv4 address), IAM users
@@ -453,6 +457,7 @@ mod tests {
         assert_eq!(
             n.attack,
             vec![AttackRef {
+                name: None,
                 technique: Some("T1190".into()),
                 tactic: Some("initial-access".into())
             }]

@@ -539,10 +539,12 @@ mod tests {
         );
         // Two techniques (T1110 replaced by its sub-technique) and two tactics: listed apart.
         assert!(n.attack.contains(&AttackRef {
+            name: None,
             technique: Some("T1110.003".into()),
             tactic: None
         }));
         assert!(n.attack.contains(&AttackRef {
+            name: None,
             technique: None,
             tactic: Some("initial-access".into())
         }));
@@ -563,6 +565,7 @@ mod tests {
         assert_eq!(
             n.attack,
             [AttackRef {
+                name: None,
                 technique: Some("T1053".into()),
                 tactic: Some("persistence".into())
             }]

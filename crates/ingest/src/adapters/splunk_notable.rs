@@ -319,6 +319,7 @@ mod tests {
         assert_eq!(
             n.attack,
             [AttackRef {
+                name: None,
                 technique: Some("T1110.001".into()),
                 tactic: Some("TA0006".into())
             }]

@@ -100,6 +100,7 @@ impl SourceAdapter for Wazuh {
         let mut attack: Vec<AttackRef> = techniques
             .iter()
             .map(|t| AttackRef {
+                name: None,
                 technique: Some(t.clone()),
                 tactic: None,
             })
@@ -108,6 +109,7 @@ impl SourceAdapter for Wazuh {
             attack[0].tactic = Some(tactic_short_name(&tactics[0]));
         } else {
             attack.extend(tactics.iter().map(|t| AttackRef {
+                name: None,
                 technique: None,
                 tactic: Some(tactic_short_name(t)),
             }));
