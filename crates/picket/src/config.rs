@@ -41,6 +41,10 @@ pub struct KnowledgeSection {
     pub warninglists: Option<PathBuf>,
     /// Inventory file (TOML: `[[hosts]]`, `[[users]]`, `[[subnets]]` with criticality and owner).
     pub inventory: Option<PathBuf>,
+    /// MITRE ATT&CK Enterprise STIX bundle. Unset: `<data_dir>/attack/enterprise-attack.json` when
+    /// `picket attack import` put one there, else none (the built-in tactic table and keyword
+    /// mapping still apply).
+    pub attack: Option<PathBuf>,
 }
 
 /// The whole configuration.
@@ -412,6 +416,7 @@ impl Config {
         for (key, p) in [
             ("knowledge.warninglists", &knowledge.warninglists),
             ("knowledge.inventory", &knowledge.inventory),
+            ("knowledge.attack", &knowledge.attack),
         ] {
             if let Some(p) = p {
                 let full = base.join(p);

@@ -54,6 +54,8 @@ enum Command {
     Enrich(cmd::enrich::Args),
     /// Threat-intel data kept locally: `picket intel poll` fetches what TAXII collections added.
     Intel(cmd::intel::Args),
+    /// MITRE ATT&CK: import the Enterprise bundle, look ids up, show which techniques incidents showed.
+    Attack(cmd::attack::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Connectors(a) => cmd::connectors::run(cli.config.as_deref(), a),
         Command::Enrich(a) => cmd::enrich::run(cli.config.as_deref(), a),
         Command::Intel(a) => cmd::intel::run(cli.config.as_deref(), a),
+        Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

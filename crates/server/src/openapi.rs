@@ -5,7 +5,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{alerts, dead_letters, export, incidents, intel, ops};
+use crate::routes::{alerts, attack, dead_letters, export, incidents, intel, ops};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::routes::{alerts, dead_letters, export, incidents, intel, ops};
         export::stix,
         export::misp,
         intel::lookup,
+        attack::coverage,
         ops::healthz,
         ops::metrics,
         ops::openapi,
@@ -30,6 +31,7 @@ use crate::routes::{alerts, dead_letters, export, incidents, intel, ops};
     tags(
         (name = "alerts", description = "Ingest and stored alerts"),
         (name = "incidents", description = "Triaged incidents and analyst verdicts"),
+        (name = "attack", description = "MITRE ATT&CK coverage of stored incidents"),
         (name = "intel", description = "Threat-intel lookups through the configured connectors"),
         (name = "operations", description = "Health, metrics, this document"),
     )

@@ -156,6 +156,20 @@ async fn incidents_are_reassessed_when_intel_arrives_and_answers_survive_restart
     // Only the public address was sent.
     assert_eq!(intel.calls.load(Ordering::SeqCst), 1);
 
+    // ATT&CK coverage over stored incidents (this one names no technique).
+    let (st, cov) = call(&router, Method::GET, "/api/v1/attack/coverage", "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(cov["incidents"], 1);
+    assert!(cov["techniques"].as_array().unwrap().is_empty());
+    let (st, _) = call(
+        &router,
+        Method::GET,
+        "/api/v1/attack/coverage?since=yesterday",
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
     // Analysts can look an indicator up; the answer comes from the cache.
     let (st, one) = call(&router, Method::GET, "/api/v1/intel/ipv4/45.33.32.156", "").await;
     assert_eq!(st, StatusCode::OK);

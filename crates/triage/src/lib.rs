@@ -8,6 +8,7 @@
 
 pub mod assess;
 pub mod config;
+pub mod coverage;
 pub mod engine;
 pub mod intel;
 pub mod knowledge;

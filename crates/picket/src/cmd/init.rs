@@ -83,6 +83,9 @@ allow_unauthenticated_loopback = false
 # Asset inventory: [[hosts]] / [[users]] with name, criticality (low|medium|high|critical), owner,
 # protected; [[subnets]] with cidr, criticality, owner. Unset: every asset is medium.
 # inventory = "inventory.toml"
+# MITRE ATT&CK Enterprise STIX bundle (names, revoked/deprecated ids, technique names in rule text).
+# Unset: <data_dir>/attack/enterprise-attack.json when `picket attack import FILE` put one there.
+# attack = "enterprise-attack.json"
 
 [enrichment]
 # Threat-intel enrichment (`picket serve` always; `picket triage --enrich`). Lookups still running after

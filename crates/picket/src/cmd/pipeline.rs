@@ -76,6 +76,35 @@ pub fn warninglists(cfg: &Config, args: &InputArgs) -> anyhow::Result<Option<War
     Ok(Some(load_warninglists(&dir)?))
 }
 
+/// The ATT&CK catalog: `knowledge.attack` if set, else the one `picket attack import` put in
+/// `data_dir`, else none.
+pub fn attack_catalog(
+    cfg: &Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<std::sync::Arc<picket_intel::AttackCatalog>>> {
+    let path = match &cfg.knowledge.attack {
+        Some(p) => cfg.resolve(p),
+        None => {
+            let p = data_dir.join("attack/enterprise-attack.json");
+            if !p.exists() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let c = picket_intel::AttackCatalog::from_bundle(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(std::sync::Arc::new(c)))
+}
+
+/// [`knowledge`] with the ATT&CK catalog looked for in `data_dir`.
+pub fn knowledge_in(cfg: &Config, data_dir: &std::path::Path) -> anyhow::Result<Knowledge> {
+    let mut k = knowledge(cfg)?;
+    k.attack = attack_catalog(cfg, data_dir)?;
+    Ok(k)
+}
+
 pub fn knowledge(cfg: &Config) -> anyhow::Result<Knowledge> {
     let inventory = match &cfg.knowledge.inventory {
         None => Inventory::default(),

@@ -72,7 +72,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         normalizer: Normalizer::new(NormalizerOptions::default()).map_err(anyhow::Error::msg)?,
         mappings: cfg.mappings.clone(),
         triage: cfg.triage.clone(),
-        knowledge: pipeline::knowledge(&cfg)?,
+        knowledge: pipeline::knowledge_in(&cfg, &data_dir)?,
         warninglists,
         enricher: None,
     };

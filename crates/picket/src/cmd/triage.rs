@@ -46,7 +46,13 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::load(config)?;
     let normalizer = pipeline::normalizer(&cfg, &args.input)?;
     let lists = pipeline::warninglists(&cfg, &args.input)?;
-    let mut knowledge = pipeline::knowledge(&cfg)?;
+    let mut knowledge = pipeline::knowledge_in(
+        &cfg,
+        &args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| cfg.resolve(&cfg.store.data_dir)),
+    )?;
     // With --data-dir: the shared store, its history (analyst feedback, rule baseline) feeding the
     // assessment, and every alert and rejected record kept.
     let sources = if args.enrich {

@@ -1,6 +1,7 @@
 //! The router: one module per resource, layers through one `ServiceBuilder`.
 
 pub(crate) mod alerts;
+pub(crate) mod attack;
 pub(crate) mod dead_letters;
 pub(crate) mod export;
 pub(crate) mod incidents;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/stix", get(export::stix))
         .route("/api/v1/incidents/{id}/misp", get(export::misp))
         .route("/api/v1/intel/{type}/{value}", get(intel::lookup))
+        .route("/api/v1/attack/coverage", get(attack::coverage))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
