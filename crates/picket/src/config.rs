@@ -495,6 +495,29 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_connector_example_is_valid() {
+        let t = crate::cmd::init::TEMPLATE;
+        let start = t.find("# [[connectors]]").expect("example present");
+        let block: String = t[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{}\n", l.trim_start_matches('#').trim_start()))
+            .collect();
+        let text = format!("version = 1\n{block}");
+        let cfg = Config::parse(&text, "picket.toml").unwrap_or_else(|e| {
+            panic!(
+                "{text}\n{}",
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        assert_eq!(cfg.connectors.len(), 1);
+        assert_eq!(cfg.connectors[0].provider, "virustotal");
+    }
+
+    #[test]
     fn every_problem_is_reported_with_its_location() {
         let text = "version = 1\nbogus = 3\n\n[triage]\ndedup_window_secs = 0\ncorrelation_window_secs = 10\n\n[store]\ndata_dir = 5\n\n[[suppressions]]\nname = \"x\"\nreason = \"y\"\nrule = \"(\"\n";
         let errs = Config::parse(text, "p.toml").unwrap_err();
