@@ -22,6 +22,7 @@ use crate::routes::{alerts, attack, dead_letters, export, incidents, intel, ops}
         export::stix,
         export::misp,
         intel::lookup,
+        intel::alert_enrichment,
         attack::coverage,
         ops::healthz,
         ops::metrics,

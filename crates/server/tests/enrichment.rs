@@ -156,6 +156,21 @@ async fn incidents_are_reassessed_when_intel_arrives_and_answers_survive_restart
     // Only the public address was sent.
     assert_eq!(intel.calls.load(Ordering::SeqCst), 1);
 
+    // The alert's own enrichment artifact (from the cache).
+    let alert_id = inc["alerts"][0]["id"].as_str().unwrap();
+    let (st, ae) = call(
+        &router,
+        Method::GET,
+        &format!("/api/v1/alerts/{alert_id}/enrichment"),
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ae["subject"], format!("alert:{alert_id}"));
+    assert_eq!(ae["summary"]["malicious"], 1);
+    assert_eq!(ae["indicators"][0]["results"][0]["cached"], true);
+    assert_eq!(intel.calls.load(Ordering::SeqCst), 1);
+
     // ATT&CK coverage over stored incidents (this one names no technique).
     let (st, cov) = call(&router, Method::GET, "/api/v1/attack/coverage", "").await;
     assert_eq!(st, StatusCode::OK);
@@ -198,7 +213,7 @@ async fn incidents_are_reassessed_when_intel_arrives_and_answers_survive_restart
         "{text}"
     );
     assert!(
-        text.contains(r#"picket_intel_cache_hits_total{source="intel"} 1"#),
+        text.contains(r#"picket_intel_cache_hits_total{source="intel"} 2"#),
         "{text}"
     );
     assert!(

@@ -56,3 +56,41 @@ pub(crate) async fn lookup(
     };
     Ok(Json(enricher.lookup_one(kind, &value).await))
 }
+
+/// The enrichment artifact of one stored alert: its indicators looked up with every connector (the
+/// worker has usually asked already, so answers come from the cache). Analysts only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}/enrichment",
+    tag = "intel",
+    params(("id" = String, Path, description = "Alert id")),
+    responses(
+        (status = 200, description = "AlertEnrichment: per-indicator verdicts, each source's answer and failure, a summary", body = Object),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "No such alert, or no connectors configured", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn alert_enrichment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<picket_core::AlertEnrichment>, ApiError> {
+    caller.require(Permission::RecordVerdict)?;
+    let stored = state
+        .store()
+        .get_alert(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("alert", &id))?;
+    let Some(enricher) = state.enricher() else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "no threat-intel connectors are configured ([[connectors]] in picket.toml)",
+        ));
+    };
+    Ok(Json(
+        enricher
+            .enrich(&format!("alert:{id}"), &stored.alert.observables)
+            .await,
+    ))
+}

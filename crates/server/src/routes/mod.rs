@@ -52,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/stix", get(export::stix))
         .route("/api/v1/incidents/{id}/misp", get(export::misp))
         .route("/api/v1/intel/{type}/{value}", get(intel::lookup))
+        .route(
+            "/api/v1/alerts/{id}/enrichment",
+            get(intel::alert_enrichment),
+        )
         .route("/api/v1/attack/coverage", get(attack::coverage))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
