@@ -101,6 +101,27 @@ pub trait Store: Send + Sync {
 
     async fn stats(&self) -> Result<StoreStats>;
 
+    /// Appends records to the audit trail, chaining them after the current head in one transaction
+    /// (one writer: the chain cannot fork). Returns them with their seq and hashes.
+    async fn append_audit(
+        &self,
+        records: Vec<picket_audit::NewRecord>,
+    ) -> Result<Vec<picket_audit::AuditRecord>>;
+
+    /// Audit records from `from_seq` on, in seq order, at most `limit`.
+    async fn audit_records(
+        &self,
+        from_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<picket_audit::AuditRecord>>;
+
+    /// The chain's head (seq, hash), if any record exists.
+    async fn audit_head(&self) -> Result<Option<(u64, String)>>;
+
+    async fn put_audit_checkpoint(&self, c: &picket_audit::Checkpoint) -> Result<()>;
+
+    async fn audit_checkpoints(&self) -> Result<Vec<picket_audit::Checkpoint>>;
+
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).
     async fn put_intel_result(

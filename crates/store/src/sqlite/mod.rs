@@ -411,6 +411,124 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn append_audit(
+        &self,
+        records: Vec<picket_audit::NewRecord>,
+    ) -> Result<Vec<picket_audit::AuditRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut prev: Option<(u64, String)> = match head {
+            Some(r) => Some((to_u64(r.try_get("seq")?), r.try_get("hash")?)),
+            None => None,
+        };
+        let mut out = Vec::with_capacity(records.len());
+        for n in records {
+            let r = picket_audit::chain(prev.as_ref().map(|(s, h)| (*s, h.as_str())), n);
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, kind, actor, subject, data, prev_hash, hash) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.seq as i64)
+            .bind(r.at.to_string())
+            .bind(r.kind.as_str())
+            .bind(&r.actor)
+            .bind(&r.subject)
+            .bind(r.data.to_string())
+            .bind(&r.prev_hash)
+            .bind(&r.hash)
+            .execute(&mut *tx)
+            .await?;
+            prev = Some((r.seq, r.hash.clone()));
+            out.push(r);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn audit_records(
+        &self,
+        from_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<picket_audit::AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, kind, actor, subject, data, prev_hash, hash FROM audit_log \
+             WHERE seq >= ? ORDER BY rowid LIMIT ?",
+        )
+        .bind(from_seq as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let at: String = r.try_get("at")?;
+                let kind: String = r.try_get("kind")?;
+                let data: String = r.try_get("data")?;
+                Ok(picket_audit::AuditRecord {
+                    seq: to_u64(r.try_get("seq")?),
+                    at: at
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("audit time", e))?,
+                    kind: picket_audit::AuditKind::parse(&kind)
+                        .ok_or_else(|| StoreError::corrupt("audit kind", kind.clone()))?,
+                    actor: r.try_get("actor")?,
+                    subject: r.try_get("subject")?,
+                    data: serde_json::from_str(&data)
+                        .map_err(|e| StoreError::corrupt("audit data", e))?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>> {
+        let r = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.reader)
+            .await?;
+        match r {
+            Some(r) => Ok(Some((to_u64(r.try_get("seq")?), r.try_get("hash")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_audit_checkpoint(&self, c: &picket_audit::Checkpoint) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(c.seq as i64)
+        .bind(&c.hash)
+        .bind(c.at.to_string())
+        .bind(&c.key_id)
+        .bind(&c.signature)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<picket_audit::Checkpoint>> {
+        let rows = sqlx::query(
+            "SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let at: String = r.try_get("at")?;
+                Ok(picket_audit::Checkpoint {
+                    seq: to_u64(r.try_get("seq")?),
+                    hash: r.try_get("hash")?,
+                    at: at
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("checkpoint time", e))?,
+                    key_id: r.try_get("key_id")?,
+                    signature: r.try_get("signature")?,
+                })
+            })
+            .collect()
+    }
+
     async fn put_intel_result(
         &self,
         result: &picket_core::IntelResult,

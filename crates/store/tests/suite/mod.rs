@@ -41,6 +41,7 @@ macro_rules! store_test_suite {
             concurrent_inserts_store_each_alert_once,
             stats_count_rows,
             intel_results_survive_reopen_until_they_expire,
+            audit_trail_chains_across_appends_and_reopen,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {
@@ -648,4 +649,39 @@ pub(crate) async fn intel_results_survive_reopen_until_they_expire<H: Harness>()
     );
     assert_eq!(got[0].0, result("198.51.100.1", IntelVerdict::Malicious));
     assert_eq!(got[0].1, ts(200));
+}
+
+pub(crate) async fn audit_trail_chains_across_appends_and_reopen<H: Harness>() {
+    use picket_audit::{AuditKind, NewRecord, SigningKey, sign, verify};
+    let h = H::new().await;
+    let rec = |i: i64| NewRecord {
+        at: ts(i),
+        kind: AuditKind::Input,
+        actor: "token:shipper".into(),
+        subject: format!("alert:{i}"),
+        data: serde_json::json!({"raw_sha256": format!("{i:064x}"), "nested": {"b": 1, "a": 2}}),
+    };
+    let key = SigningKey::from_bytes(&[3u8; 32]);
+    {
+        let s = h.open().await;
+        assert_eq!(s.audit_head().await.unwrap(), None);
+        let first = s.append_audit(vec![rec(1), rec(2)]).await.unwrap();
+        assert_eq!(first[0].seq, 1);
+        assert_eq!(first[1].prev_hash, first[0].hash);
+        let head = s.audit_head().await.unwrap().unwrap();
+        s.put_audit_checkpoint(&sign(&key, head.0, &head.1, ts(3)))
+            .await
+            .unwrap();
+        s.close().await;
+    }
+    let s = h.open().await;
+    let more = s.append_audit(vec![rec(4)]).await.unwrap();
+    assert_eq!(more[0].seq, 3, "the chain continues after a reopen");
+    let all = s.audit_records(1, 100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].prev_hash, all[1].hash);
+    let cps = s.audit_checkpoints().await.unwrap();
+    let summary = verify(&all, &cps, Some(&key.verifying_key())).unwrap();
+    assert_eq!((summary.records, summary.signed_checkpoints), (3, 1));
+    assert_eq!(s.audit_records(3, 10).await.unwrap().len(), 1);
 }
