@@ -47,6 +47,28 @@ pub struct KnowledgeSection {
     pub attack: Option<PathBuf>,
 }
 
+/// The audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// File holding the ed25519 signing key for checkpoints (64 hex digits; `picket audit keygen`).
+    pub signing_key_file: Option<PathBuf>,
+    /// Environment variable holding the signing key instead.
+    pub signing_key_env: Option<String>,
+    /// Sign a checkpoint of the chain's head every this many records (and at shutdown).
+    pub checkpoint_every: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            signing_key_file: None,
+            signing_key_env: None,
+            checkpoint_every: 1000,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
@@ -58,6 +80,7 @@ pub struct Config {
     pub server: picket_server::ServerConfig,
     pub enrichment: picket_enrich::EnrichmentConfig,
     pub connectors: Vec<picket_enrich::ConnectorConfig>,
+    pub audit: AuditSection,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -325,6 +348,7 @@ const SECTIONS: &[&str] = &[
     "server",
     "enrichment",
     "connectors",
+    "audit",
 ];
 
 impl Config {
@@ -383,6 +407,21 @@ impl Config {
         }
         let connectors: Vec<picket_enrich::ConnectorConfig> =
             cx.section(&table, &spans, "connectors");
+        let audit: AuditSection = cx.section(&table, &spans, "audit");
+        if audit.checkpoint_every == 0 {
+            cx.push(
+                spans.of("audit"),
+                "audit.checkpoint_every",
+                "must be at least 1".into(),
+            );
+        }
+        if audit.signing_key_file.is_some() && audit.signing_key_env.is_some() {
+            cx.push(
+                spans.of("audit"),
+                "audit.signing_key_env",
+                "give signing_key_file or signing_key_env, not both".into(),
+            );
+        }
         for (key, msg) in picket_enrich::config::check_all(&connectors) {
             cx.push(spans.of("connectors"), &key, msg);
         }
@@ -439,6 +478,7 @@ impl Config {
                 server,
                 enrichment,
                 connectors,
+                audit,
                 path: Some(PathBuf::from(file)),
             })
         } else {
@@ -492,6 +532,7 @@ mod tests {
         assert_eq!(cfg.server, picket_server::ServerConfig::default());
         assert_eq!(cfg.enrichment, picket_enrich::EnrichmentConfig::default());
         assert!(cfg.connectors.is_empty());
+        assert_eq!(cfg.audit, AuditSection::default());
     }
 
     #[test]

@@ -56,6 +56,8 @@ enum Command {
     Intel(cmd::intel::Args),
     /// MITRE ATT&CK: import the Enterprise bundle, look ids up, show which techniques incidents showed.
     Attack(cmd::attack::Args),
+    /// The tamper-evident audit trail: verify it, export it as JSON lines, make a signing key.
+    Audit(cmd::audit::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Enrich(a) => cmd::enrich::run(cli.config.as_deref(), a),
         Command::Intel(a) => cmd::intel::run(cli.config.as_deref(), a),
         Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
+        Command::Audit(a) => cmd::audit::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

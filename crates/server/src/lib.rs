@@ -7,6 +7,7 @@
 //!
 //! The CLI calls [`serve`] (or [`prepare`] + [`router`] + [`Worker::run`] to wire things itself).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 mod enrichment;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use picket_store::Store;
 use tokio::sync::{Notify, watch};
 
+pub use audit::Auditor;
 pub use auth::{Auth, Caller, Permission, Role};
 pub use config::{ServerConfig, TokenConfig};
 pub use enrichment::StoreCache;
@@ -71,6 +73,7 @@ pub async fn prepare_with_auth(
         wake: Arc::new(Notify::new()),
         metrics: Arc::new(metrics::Metrics::new()),
         enricher: pipeline.enricher.clone(),
+        auditor: pipeline.auditor.clone(),
     };
     let worker = Worker::new(
         store.clone(),
@@ -80,6 +83,10 @@ pub async fn prepare_with_auth(
         config.worker_batch,
         (rebuild_cfg, rebuild_knowledge, config.engine_max_groups),
     );
+    let worker = match &pipeline.auditor {
+        Some(a) => worker.with_auditor(a.clone()),
+        None => worker,
+    };
     let worker = match &pipeline.enricher {
         Some(e) if !e.is_empty() => worker.with_intel(e.clone(), replayed),
         _ => worker,
@@ -121,6 +128,7 @@ pub async fn serve_until(
             source,
         })?;
     tracing::info!(listen = %config.listen, open = state.auth().is_open(), "picket server listening");
+    let auditor = state.auditor().cloned();
     let (stop_tx, stop_rx) = watch::channel(false);
     let refreshers = state
         .enricher()
@@ -140,6 +148,16 @@ pub async fn serve_until(
     // The sender is gone by now (sent or dropped): the worker ends after its current batch.
     if worker_task.await.is_err() {
         tracing::error!("triage worker panicked");
+    }
+    if let Some(a) = auditor {
+        // The stop, and a final signed checkpoint, before the store closes.
+        a.record(
+            picket_audit::AuditKind::System,
+            "picket",
+            "service",
+            serde_json::json!({"event": "stop"}),
+        );
+        a.flush().await;
     }
     store.close().await;
     served.map_err(ServerError::Serve)

@@ -30,6 +30,8 @@ pub struct Pipeline {
     pub warninglists: Option<picket_intel::Warninglists>,
     /// Threat-intel enrichment of triaged alerts' indicators (None: no connectors configured).
     pub enricher: Option<std::sync::Arc<picket_enrich::Enricher>>,
+    /// The audit trail's writer (None: nothing is audited, e.g. in tests).
+    pub auditor: Option<crate::audit::Auditor>,
 }
 
 pub(crate) struct Normalizers {
@@ -95,6 +97,7 @@ pub(crate) struct Shared {
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
+    pub(crate) auditor: Option<crate::audit::Auditor>,
 }
 
 pub(crate) struct Limits {
@@ -112,6 +115,7 @@ pub(crate) struct Inner {
     pub(crate) wake: Arc<Notify>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
+    pub(crate) auditor: Option<crate::audit::Auditor>,
     pub(crate) limits: Limits,
 }
 
@@ -137,6 +141,7 @@ impl AppState {
             wake: shared.wake,
             metrics: shared.metrics,
             enricher: shared.enricher,
+            auditor: shared.auditor,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -156,6 +161,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    pub(crate) fn auditor(&self) -> Option<&crate::audit::Auditor> {
+        self.0.auditor.as_ref()
     }
 
     /// The threat-intel enricher, when connectors are configured.

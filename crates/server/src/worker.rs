@@ -86,6 +86,8 @@ pub struct Worker {
     unsaved: Option<(TriageCommit, Vec<Timestamp>)>,
     /// Background enrichment of triaged alerts' indicators; answers come back through it.
     intel: Option<crate::enrichment::IntelPath>,
+    /// Every committed assessment is recorded as a decision.
+    auditor: Option<crate::audit::Auditor>,
 }
 
 /// How long the idle worker sleeps before looking at the queue without being woken.
@@ -110,7 +112,13 @@ impl Worker {
             rebuild,
             unsaved: None,
             intel: None,
+            auditor: None,
         }
+    }
+
+    pub(crate) fn with_auditor(mut self, auditor: crate::audit::Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
     }
 
     /// Enriches the indicators of every alert triaged from now on, and of the alerts the engine
@@ -222,6 +230,21 @@ impl Worker {
         if let Err(e) = self.store.commit_triage(&step).await {
             self.unsaved = Some((step, received));
             return Err(e);
+        }
+        if let Some(a) = &self.auditor {
+            for i in &step.incidents {
+                a.record(
+                    picket_audit::AuditKind::Decision,
+                    "worker",
+                    &format!("incident:{}", i.id),
+                    serde_json::json!({
+                        "verdict": i.verdict, "priority": i.priority, "confidence": i.confidence,
+                        "escalation": i.escalation, "confidence_note": i.confidence_note,
+                        "evidence": i.evidence,
+                        "alerts": i.alerts.iter().map(|r| serde_json::json!({"id": r.id, "raw_sha256": r.raw_sha256})).collect::<Vec<_>>(),
+                    }),
+                );
+            }
         }
         let now = Timestamp::now();
         for r in &received {

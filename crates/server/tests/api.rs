@@ -94,6 +94,7 @@ fn pipeline() -> Pipeline {
         knowledge: Knowledge::default(),
         warninglists: Some(tiny_warninglists()),
         enricher: None,
+        auditor: None,
     }
 }
 

@@ -99,6 +99,7 @@ async fn start(
         knowledge: Knowledge::default(),
         warninglists: None,
         enricher: Some(Arc::new(enricher)),
+        auditor: None,
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

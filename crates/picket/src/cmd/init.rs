@@ -126,6 +126,16 @@ max_indicators = 50
 # unknown = 3600
 # [connectors.options]             # provider-specific, see docs/enrichment.md
 
+[audit]
+# `picket serve` records inputs (raw alert SHA-256s), config versions, connector lookups, every
+# assessment, analyst feedback, start and stop in a hash-chained trail (docs/audit.md), and signs a
+# checkpoint of its head every this many records and at shutdown.
+checkpoint_every = 1000
+# The ed25519 signing key for checkpoints: a file with 64 hex digits (`picket audit keygen FILE`), or
+# an environment variable. Unset: the chain is still written and verifiable, but unsigned.
+# signing_key_file = "/etc/picket/audit.key"
+# signing_key_env = "PICKET_AUDIT_KEY"
+
 # Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
 # Give at least one of rule (regex on the rule name), rule_id, host, network.
 # [[suppressions]]

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod attack;
+pub mod audit;
 pub mod bench;
 pub mod check_config;
 pub mod connectors;

@@ -316,13 +316,40 @@ pub fn enricher(
     sources: Vec<picket_enrich::Source>,
     backend: Option<std::sync::Arc<dyn picket_enrich::CacheBackend>>,
 ) -> Option<std::sync::Arc<picket_enrich::Enricher>> {
+    enricher_audited(cfg, sources, backend, None)
+}
+
+/// [`enricher`] recording every lookup in the audit trail.
+pub fn enricher_audited(
+    cfg: &Config,
+    sources: Vec<picket_enrich::Source>,
+    backend: Option<std::sync::Arc<dyn picket_enrich::CacheBackend>>,
+    audit: Option<std::sync::Arc<dyn picket_enrich::LookupObserver>>,
+) -> Option<std::sync::Arc<picket_enrich::Enricher>> {
     if sources.is_empty() {
         return None;
     }
     let cache = std::sync::Arc::new(picket_enrich::Cache::new(1_000_000, backend));
-    Some(std::sync::Arc::new(picket_enrich::Enricher::new(
-        sources,
-        cfg.enrichment.clone(),
-        cache,
-    )))
+    let mut e = picket_enrich::Enricher::new(sources, cfg.enrichment.clone(), cache);
+    if let Some(a) = audit {
+        e = e.with_audit(a);
+    }
+    Some(std::sync::Arc::new(e))
+}
+
+/// The audit signing key from `[audit]`, if one is configured.
+pub fn audit_key(cfg: &Config) -> anyhow::Result<Option<picket_audit::SigningKey>> {
+    let text = match (&cfg.audit.signing_key_file, &cfg.audit.signing_key_env) {
+        (Some(f), _) => {
+            let path = cfg.resolve(f);
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the audit signing key {}", path.display()))?
+        }
+        (None, Some(var)) => std::env::var(var)
+            .with_context(|| format!("the audit signing key variable `{var}` is not set"))?,
+        (None, None) => return Ok(None),
+    };
+    picket_audit::signing_key_from_text(&text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("audit signing key: {e}"))
 }

@@ -75,6 +75,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         knowledge: pipeline::knowledge_in(&cfg, &data_dir)?,
         warninglists,
         enricher: None,
+        auditor: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,7 +86,37 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         let store: Arc<dyn Store> = Arc::new(store);
         let backend: Arc<dyn picket_enrich::CacheBackend> =
             Arc::new(picket_server::StoreCache(store.clone()));
-        pipe.enricher = pipeline::enricher(&cfg, sources, Some(backend));
+        let key = pipeline::audit_key(&cfg)?;
+        if key.is_none() {
+            eprintln!(
+                "picket: no [audit] signing key: the audit trail is chained but its checkpoints are not signed"
+            );
+        }
+        let (auditor, audit_task) = picket_server::Auditor::start(
+            store.clone(),
+            key,
+            cfg.audit.checkpoint_every,
+            picket_audit::Redactor::default(),
+        );
+        auditor.record(
+            picket_audit::AuditKind::System,
+            "picket",
+            "service",
+            serde_json::json!({"event": "start", "version": env!("CARGO_PKG_VERSION"), "listen": server.listen.to_string()}),
+        );
+        auditor.record(
+            picket_audit::AuditKind::Config,
+            "picket",
+            "config",
+            config_versions(&cfg),
+        );
+        pipe.enricher = pipeline::enricher_audited(
+            &cfg,
+            sources,
+            Some(backend),
+            Some(Arc::new(auditor.clone())),
+        );
+        pipe.auditor = Some(auditor.clone());
         if let Some(e) = &pipe.enricher {
             eprintln!("picket: enriching with {} connector(s)", e.sources().len());
         }
@@ -94,9 +125,14 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             server.listen,
             data_dir.display()
         );
-        picket_server::serve(server, store, pipe)
+        let served = picket_server::serve(server, store, pipe)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(|e| anyhow::anyhow!("{e}"));
+        drop(auditor);
+        // Background lookups may still hold the writer for a moment; everything queued so far is
+        // written and checkpointed by the flush above.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), audit_task).await;
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -123,4 +159,26 @@ fn ensure_admin_token(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("creating {}", file.display()))?;
     f.write_all(token.as_bytes())?;
     Ok(file)
+}
+
+/// SHA-256 of the config file and of every knowledge file it names: the configuration version every
+/// later decision ran under.
+fn config_versions(cfg: &crate::config::Config) -> serde_json::Value {
+    let hash = |p: &Path| -> Option<String> {
+        std::fs::read(p)
+            .ok()
+            .map(|b| picket_core::hash::sha256_hex(&b))
+    };
+    let mut files = serde_json::Map::new();
+    if let Some(p) = &cfg.path {
+        files.insert(p.display().to_string(), hash(p).into());
+    }
+    for p in [&cfg.knowledge.inventory, &cfg.knowledge.attack]
+        .into_iter()
+        .flatten()
+    {
+        let full = cfg.resolve(p);
+        files.insert(full.display().to_string(), hash(&full).into());
+    }
+    serde_json::json!({"files_sha256": files, "connectors": cfg.connectors.iter().map(|c| &c.name).collect::<Vec<_>>()})
 }

@@ -156,11 +156,11 @@ pub(crate) async fn ingest(
         rejected: 0,
         results: Vec::with_capacity(outcomes.len()),
     };
-    let mut inserted = inserted.into_iter();
+    let mut inserted_iter = inserted.iter();
     for o in outcomes {
         report.results.push(match o {
             Outcome::Alert { id, index, line } => {
-                let status = match inserted.next() {
+                let status = match inserted_iter.next() {
                     Some(InsertOutcome::Duplicate) => {
                         report.duplicates += 1;
                         RecordStatus::Duplicate
@@ -194,6 +194,21 @@ pub(crate) async fn ingest(
         });
     }
     state.metrics().ingest(report.accepted, report.duplicates);
+    if let Some(a) = state.auditor() {
+        // The input versions every later decision refers to.
+        let accepted: Vec<serde_json::Value> = alerts
+            .iter()
+            .zip(inserted.iter())
+            .filter(|(_, o)| !matches!(o, InsertOutcome::Duplicate))
+            .map(|(al, _)| serde_json::json!({"id": al.id, "format": al.format, "raw_sha256": al.raw_sha256}))
+            .collect();
+        a.record(
+            picket_audit::AuditKind::Input,
+            &format!("token:{}", caller.name),
+            "alerts",
+            serde_json::json!({"accepted": accepted, "duplicates": report.duplicates, "rejected": report.rejected}),
+        );
+    }
     if report.accepted > 0 {
         state.0.wake.notify_one();
     }

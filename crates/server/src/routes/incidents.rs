@@ -261,6 +261,14 @@ pub(crate) async fn record_verdict(
         at: Timestamp::now(),
     };
     state.store().record_verdict(&record).await?;
+    if let Some(a) = state.auditor() {
+        a.record(
+            picket_audit::AuditKind::Feedback,
+            &format!("token:{}", caller.name),
+            &format!("incident:{id}"),
+            serde_json::json!({"verdict": verdict.as_str(), "note": record.note}),
+        );
+    }
     let rules = state.store().incident_rule_keys(&id).await?;
     {
         let mut engine = state.engine()?;
