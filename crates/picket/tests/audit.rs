@@ -181,6 +181,31 @@ fn serve_writes_a_signed_trail_and_verify_catches_each_kind_of_tampering() {
     );
     let records = lines.iter().filter(|l| l["type"] == "record").count();
     assert!(records >= 5, "{records}");
+    // A third party recomputes every hash from the documented canonical form.
+    let exported = dir.path().join("trail.jsonl");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/audit-verify.py");
+    let py = Command::new("python3")
+        .arg(&script)
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&py.stdout),
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let mut forged = String::from_utf8_lossy(&export.stdout).into_owned();
+    forged = forged.replacen("\"event\":\"start\"", "\"event\":\"begin\"", 1);
+    std::fs::write(&exported, forged).unwrap();
+    let py = Command::new("python3")
+        .arg(&script)
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert_eq!(py.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&py.stdout).contains("record 1: modified"));
 
     // Each kind of tampering, on a fresh copy of the store.
     let cases: [(&str, &str); 4] = [
