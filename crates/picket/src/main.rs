@@ -58,6 +58,8 @@ enum Command {
     Attack(cmd::attack::Args),
     /// The tamper-evident audit trail: verify it, export it as JSON lines, make a signing key.
     Audit(cmd::audit::Args),
+    /// Response policy: check a policy file, evaluate a proposed action against it (runs nothing).
+    Policy(cmd::policy::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Intel(a) => cmd::intel::run(cli.config.as_deref(), a),
         Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
         Command::Audit(a) => cmd::audit::run(cli.config.as_deref(), a),
+        Command::Policy(a) => cmd::policy::run(a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

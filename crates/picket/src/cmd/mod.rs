@@ -14,6 +14,7 @@ pub mod intel;
 pub mod normalize;
 pub mod persist;
 pub mod pipeline;
+pub mod policy;
 pub mod schema;
 pub mod serve;
 pub mod triage;
