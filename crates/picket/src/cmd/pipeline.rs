@@ -337,6 +337,29 @@ pub fn enricher_audited(
     Some(std::sync::Arc::new(e))
 }
 
+/// The secrets the configuration names (connector keys, server tokens), for the audit trail's
+/// redactor: should one ever appear in recorded data, it is replaced before hashing.
+pub fn known_secrets(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &cfg.connectors {
+        let s = match (&c.api_key_env, &c.api_key_file) {
+            (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
+            (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
+            _ => None,
+        };
+        out.extend(s.map(|s| s.expose().to_owned()));
+    }
+    for t in &cfg.server.tokens {
+        let s = match (&t.token_env, &t.token_file) {
+            (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
+            (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
+            _ => None,
+        };
+        out.extend(s.map(|s| s.expose().to_owned()));
+    }
+    out
+}
+
 /// The audit signing key from `[audit]`, if one is configured.
 pub fn audit_key(cfg: &Config) -> anyhow::Result<Option<picket_audit::SigningKey>> {
     let text = match (&cfg.audit.signing_key_file, &cfg.audit.signing_key_env) {

@@ -96,7 +96,16 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             store.clone(),
             key,
             cfg.audit.checkpoint_every,
-            picket_audit::Redactor::default(),
+            picket_audit::Redactor::new(
+                pipeline::known_secrets(&cfg)
+                    .into_iter()
+                    .chain(server.tokens.iter().filter_map(|t| {
+                        t.token_file
+                            .as_deref()
+                            .and_then(|f| picket_enrich::Secret::from_file(f).ok())
+                            .map(|s| s.expose().to_owned())
+                    })),
+            ),
         );
         auditor.record(
             picket_audit::AuditKind::System,
