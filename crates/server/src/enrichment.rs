@@ -14,6 +14,10 @@ use tokio::sync::{Semaphore, mpsc};
 const CONCURRENT_BATCHES: usize = 8;
 /// Indicators remembered as requested; past this the set starts afresh (repeats then hit the cache).
 const MAX_REQUESTED: usize = 1_000_000;
+/// Batches waiting for a slot at most; past this (an indicator flood) new indicators are not queued
+/// and not marked requested, so they are asked for again when they show up next, and memory stays
+/// bounded. Triage is unaffected.
+const MAX_QUEUED: usize = 1024;
 
 pub(crate) struct IntelPath {
     enricher: Arc<Enricher>,
@@ -22,6 +26,7 @@ pub(crate) struct IntelPath {
     rx: mpsc::Receiver<Vec<IndicatorEnrichment>>,
     requested: HashSet<(ObservableType, String)>,
     slots: Arc<Semaphore>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl IntelPath {
@@ -34,11 +39,20 @@ impl IntelPath {
             rx,
             requested: HashSet::new(),
             slots: Arc::new(Semaphore::new(CONCURRENT_BATCHES)),
+            queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         }
     }
 
     /// Requests enrichment of the alerts' indicators not requested before.
     pub(crate) fn request<'a>(&mut self, alerts: impl IntoIterator<Item = &'a Alert>) {
+        use std::sync::atomic::Ordering;
+        if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED {
+            tracing::warn!(
+                queued = MAX_QUEUED,
+                "enrichment backlog full: new indicators are not looked up now (asked again when seen next)"
+            );
+            return;
+        }
         let mut fresh: Vec<Observable> = Vec::new();
         for a in alerts {
             for o in &a.observables {
@@ -54,12 +68,17 @@ impl IntelPath {
     }
 
     pub(crate) fn request_observables(&mut self, fresh: Vec<Observable>) {
+        use std::sync::atomic::Ordering;
         for chunk in fresh.chunks(self.chunk) {
             let chunk = chunk.to_vec();
             let (enricher, tx, slots) =
                 (self.enricher.clone(), self.tx.clone(), self.slots.clone());
+            let queued = self.queued.clone();
+            queued.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
-                let Ok(_slot) = slots.acquire_owned().await else {
+                let slot = slots.acquire_owned().await;
+                queued.fetch_sub(1, Ordering::Relaxed);
+                let Ok(_slot) = slot else {
                     return;
                 };
                 let subject = format!("indicators:{}", chunk.len());
