@@ -16,8 +16,8 @@ use picket_core::{Alert, Incident, Verdict};
 
 pub use error::{Result, StoreError};
 pub use model::{
-    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, PendingAlert, StoreStats, StoredAlert,
-    TriageCommit, VerdictRecord,
+    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, IncidentFilter,
+    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, VerdictRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -121,6 +121,28 @@ pub trait Store: Send + Sync {
     async fn put_audit_checkpoint(&self, c: &picket_audit::Checkpoint) -> Result<()>;
 
     async fn audit_checkpoints(&self) -> Result<Vec<picket_audit::Checkpoint>>;
+
+    /// Stores a proposed action with its policy decision.
+    async fn insert_action(&self, action: &ActionRecord) -> Result<()>;
+
+    /// An action and its approvals.
+    async fn get_action(&self, id: &str) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>>;
+
+    /// Actions, newest first, optionally in one state.
+    async fn list_actions(
+        &self,
+        state: Option<ActionState>,
+        limit: u32,
+    ) -> Result<Vec<ActionRecord>>;
+
+    /// Records an approval or rejection and moves the action on when the approvals now say so, in one
+    /// transaction (two approvers at once cannot both miss the second approval). `None`: no such
+    /// action. An action no longer awaiting approval is returned unchanged.
+    async fn approve_action(
+        &self,
+        id: &str,
+        approval: &ApprovalRecord,
+    ) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>>;
 
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).

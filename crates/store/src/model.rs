@@ -131,3 +131,62 @@ pub struct StoreStats {
     pub incidents_by_verdict: Vec<(Verdict, u64)>,
     pub verdicts: u64,
 }
+
+/// Where a proposed response action stands. Executing, succeeded, failed and rolled back come with
+/// the responders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    /// The policy requires human approval; waiting for it.
+    AwaitingApproval,
+    /// Allowed by the policy, or approved by enough distinct humans.
+    Approved,
+    Rejected,
+    /// The policy refused it.
+    Denied,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Denied => "denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::AwaitingApproval,
+            Self::Approved,
+            Self::Rejected,
+            Self::Denied,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// A proposed response action with the policy's decision.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ActionRecord {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub state: ActionState,
+    pub approvals_needed: u8,
+    pub proposal: picket_policy::Proposal,
+    pub decision: picket_policy::Decision,
+}
+
+/// One human's approval or rejection of an action.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalRecord {
+    pub user: String,
+    pub approve: bool,
+    pub reason: Option<String>,
+    /// The hash of the exact action the user saw and approved.
+    pub approval_hash: String,
+    pub at: Timestamp,
+}

@@ -5,6 +5,7 @@
 //! through a pool of one connection: SQLite has one writer anyway, and serialising them in-process
 //! avoids `SQLITE_BUSY` upgrades between deferred transactions. Reads use their own small pool.
 
+mod actions;
 mod incidents;
 
 use std::collections::HashMap;
@@ -23,8 +24,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::{
-    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, PendingAlert, StoreStats, StoredAlert,
-    TriageCommit, VerdictRecord,
+    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, IncidentFilter,
+    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, VerdictRecord,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -409,6 +410,30 @@ impl Store for SqliteStore {
         mark_processed_in(&mut tx, &step.processed).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_action(&self, action: &ActionRecord) -> Result<()> {
+        actions::insert(&self.writer, action).await
+    }
+
+    async fn get_action(&self, id: &str) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>> {
+        actions::get(&self.reader, id).await
+    }
+
+    async fn list_actions(
+        &self,
+        state: Option<ActionState>,
+        limit: u32,
+    ) -> Result<Vec<ActionRecord>> {
+        actions::list(&self.reader, state, limit).await
+    }
+
+    async fn approve_action(
+        &self,
+        id: &str,
+        approval: &ApprovalRecord,
+    ) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>> {
+        actions::approve(&self.writer, id, approval).await
     }
 
     async fn append_audit(

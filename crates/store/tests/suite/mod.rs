@@ -42,6 +42,7 @@ macro_rules! store_test_suite {
             stats_count_rows,
             intel_results_survive_reopen_until_they_expire,
             audit_trail_chains_across_appends_and_reopen,
+            dual_approval_moves_an_action_once_two_other_humans_agree,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {
@@ -684,4 +685,115 @@ pub(crate) async fn audit_trail_chains_across_appends_and_reopen<H: Harness>() {
     let summary = verify(&all, &cps, Some(&key.verifying_key())).unwrap();
     assert_eq!((summary.records, summary.signed_checkpoints), (3, 1));
     assert_eq!(s.audit_records(3, 10).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H: Harness>() {
+    use picket_store::{ActionRecord, ActionState, ApprovalRecord};
+    let h = H::new().await;
+    let s = h.open().await;
+    let proposal = picket_policy::Proposal {
+        action: "wipe_endpoint".into(),
+        target: "laptop-7".into(),
+        params: serde_json::json!({}),
+        incident: Some("inc_1".into()),
+        proposer: picket_policy::Proposer::Analyst,
+        requester: "carol".into(),
+        protected: false,
+    };
+    let decision = picket_policy::evaluate(
+        &picket_policy::Policy::seed_defaults(),
+        &proposal,
+        &picket_policy::History::default(),
+        ts(0),
+    );
+    let hash = decision.approval_hash.clone();
+    s.insert_action(&ActionRecord {
+        id: "act_1".into(),
+        created_at: ts(0),
+        updated_at: ts(0),
+        state: ActionState::AwaitingApproval,
+        approvals_needed: 2,
+        proposal,
+        decision,
+    })
+    .await
+    .unwrap();
+    let ap = |user: &str, approve: bool, hash: &str| ApprovalRecord {
+        user: user.into(),
+        approve,
+        reason: Some("checked".into()),
+        approval_hash: hash.into(),
+        at: ts(1),
+    };
+    let state = |r: Option<(ActionRecord, Vec<ApprovalRecord>)>| r.unwrap().0.state;
+    assert_eq!(
+        state(
+            s.approve_action("act_1", &ap("carol", true, &hash))
+                .await
+                .unwrap()
+        ),
+        ActionState::AwaitingApproval,
+        "the requester does not count"
+    );
+    assert_eq!(
+        state(
+            s.approve_action("act_1", &ap("alice", true, &hash))
+                .await
+                .unwrap()
+        ),
+        ActionState::AwaitingApproval
+    );
+    assert_eq!(
+        state(
+            s.approve_action("act_1", &ap("alice", true, &hash))
+                .await
+                .unwrap()
+        ),
+        ActionState::AwaitingApproval,
+        "twice the same user is one"
+    );
+    assert_eq!(
+        state(
+            s.approve_action("act_1", &ap("dave", true, "0000"))
+                .await
+                .unwrap()
+        ),
+        ActionState::AwaitingApproval,
+        "another action's hash"
+    );
+    assert_eq!(
+        state(
+            s.approve_action("act_1", &ap("bob", true, &hash))
+                .await
+                .unwrap()
+        ),
+        ActionState::Approved
+    );
+    // Settled: later votes change nothing.
+    let (a, approvals) = s
+        .approve_action("act_1", &ap("eve", false, &hash))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.state, ActionState::Approved);
+    assert_eq!(approvals.len(), 5);
+    assert_eq!(
+        s.list_actions(Some(ActionState::Approved), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.list_actions(Some(ActionState::AwaitingApproval), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.approve_action("act_none", &ap("bob", true, &hash))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

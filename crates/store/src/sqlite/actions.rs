@@ -1,0 +1,179 @@
+//! Response actions awaiting or past approval.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use super::{from_micros, micros, to_u64};
+use crate::error::{Result, StoreError};
+use crate::model::{ActionRecord, ActionState, ApprovalRecord};
+
+fn json<T: serde::Serialize>(v: &T, what: &str) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::corrupt(what, e))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(what, e))
+}
+
+pub(super) fn row_to_action(r: &sqlx::sqlite::SqliteRow) -> Result<ActionRecord> {
+    let state: String = r.try_get("state")?;
+    Ok(ActionRecord {
+        id: r.try_get("id")?,
+        created_at: from_micros(r.try_get("created_at")?, "action time")?,
+        updated_at: from_micros(r.try_get("updated_at")?, "action time")?,
+        state: ActionState::parse(&state)
+            .ok_or_else(|| StoreError::corrupt("action state", state.clone()))?,
+        approvals_needed: to_u64(r.try_get("approvals_needed")?) as u8,
+        proposal: parse(&r.try_get::<String, _>("proposal")?, "action proposal")?,
+        decision: parse(&r.try_get::<String, _>("decision")?, "action decision")?,
+    })
+}
+
+pub(super) fn row_to_approval(r: &sqlx::sqlite::SqliteRow) -> Result<ApprovalRecord> {
+    Ok(ApprovalRecord {
+        user: r.try_get("user")?,
+        approve: r.try_get::<i64, _>("approve")? != 0,
+        reason: r.try_get("reason")?,
+        approval_hash: r.try_get("approval_hash")?,
+        at: from_micros(r.try_get("at")?, "approval time")?,
+    })
+}
+
+pub(super) async fn insert(w: &sqlx::SqlitePool, a: &ActionRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO actions (id, created_at, updated_at, incident_id, state, approvals_needed, approval_hash, proposal, decision) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(micros(a.created_at))
+    .bind(micros(a.updated_at))
+    .bind(&a.proposal.incident)
+    .bind(a.state.as_str())
+    .bind(i64::from(a.approvals_needed))
+    .bind(&a.decision.approval_hash)
+    .bind(json(&a.proposal, "action proposal")?)
+    .bind(json(&a.decision, "action decision")?)
+    .execute(w)
+    .await?;
+    Ok(())
+}
+
+/// Records an approval and, in the same transaction, moves the action to approved or rejected when
+/// the approvals now say so. Only an action awaiting approval can be approved.
+pub(super) async fn approve(
+    w: &sqlx::SqlitePool,
+    id: &str,
+    approval: &ApprovalRecord,
+) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>> {
+    let mut tx = w.begin().await?;
+    let Some(row) = sqlx::query("SELECT * FROM actions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut action = row_to_action(&row)?;
+    if action.state != ActionState::AwaitingApproval {
+        let list = list_approvals(&mut tx, id).await?;
+        return Ok(Some((action, list)));
+    }
+    sqlx::query(
+        "INSERT INTO action_approvals (action_id, user, approve, reason, approval_hash, at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(&approval.user)
+    .bind(i64::from(approval.approve))
+    .bind(&approval.reason)
+    .bind(&approval.approval_hash)
+    .bind(micros(approval.at))
+    .execute(&mut *tx)
+    .await?;
+    let list = list_approvals(&mut tx, id).await?;
+    let policy_view: Vec<picket_policy::Approval> = list
+        .iter()
+        .map(|a| picket_policy::Approval {
+            user: a.user.clone(),
+            approval_hash: a.approval_hash.clone(),
+            approve: a.approve,
+            by_model: false,
+        })
+        .collect();
+    let next = match picket_policy::approval_state(
+        &action.proposal,
+        action.approvals_needed,
+        &policy_view,
+    ) {
+        picket_policy::ApprovalState::Approved => Some(ActionState::Approved),
+        picket_policy::ApprovalState::Rejected => Some(ActionState::Rejected),
+        picket_policy::ApprovalState::Pending { .. } => None,
+    };
+    if let Some(s) = next {
+        let now = Timestamp::now();
+        sqlx::query("UPDATE actions SET state = ?, updated_at = ? WHERE id = ?")
+            .bind(s.as_str())
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        action.state = s;
+        action.updated_at = now;
+    }
+    tx.commit().await?;
+    Ok(Some((action, list)))
+}
+
+async fn list_approvals(tx: &mut sqlx::SqliteConnection, id: &str) -> Result<Vec<ApprovalRecord>> {
+    let rows = sqlx::query("SELECT * FROM action_approvals WHERE action_id = ? ORDER BY id")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter().map(row_to_approval).collect()
+}
+
+pub(super) async fn get(
+    r: &sqlx::SqlitePool,
+    id: &str,
+) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>> {
+    let Some(row) = sqlx::query("SELECT * FROM actions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(r)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let a = row_to_action(&row)?;
+    let rows = sqlx::query("SELECT * FROM action_approvals WHERE action_id = ? ORDER BY id")
+        .bind(id)
+        .fetch_all(r)
+        .await?;
+    Ok(Some((
+        a,
+        rows.iter().map(row_to_approval).collect::<Result<_>>()?,
+    )))
+}
+
+pub(super) async fn list(
+    r: &sqlx::SqlitePool,
+    state: Option<ActionState>,
+    limit: u32,
+) -> Result<Vec<ActionRecord>> {
+    let rows = match state {
+        Some(s) => {
+            sqlx::query(
+                "SELECT * FROM actions WHERE state = ? ORDER BY created_at DESC, id LIMIT ?",
+            )
+            .bind(s.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(r)
+            .await?
+        }
+        None => {
+            sqlx::query("SELECT * FROM actions ORDER BY created_at DESC, id LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(r)
+                .await?
+        }
+    };
+    rows.iter().map(row_to_action).collect()
+}
