@@ -52,6 +52,8 @@ error_codes! {
     BadRequest => (400, "bad_request");
     /// The request's content type is not one of JSON, NDJSON or CSV.
     UnsupportedMediaType => (415, "unsupported_media_type");
+    /// The request conflicts with the object's current state (e.g. approving a changed action).
+    Conflict => (409, "conflict");
     /// The configuration has errors.
     InvalidConfig => (400, "invalid_config");
     /// The store failed; the request can be retried.

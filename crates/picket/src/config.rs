@@ -69,6 +69,15 @@ impl Default for AuditSection {
     }
 }
 
+/// Response orchestration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResponseSection {
+    /// The response policy file (docs/policy.md). Unset: the built-in defaults (the seeds' tiers,
+    /// 100 IP blocks per hour, 5 hosts isolated at once).
+    pub policy: Option<PathBuf>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
@@ -81,6 +90,7 @@ pub struct Config {
     pub enrichment: picket_enrich::EnrichmentConfig,
     pub connectors: Vec<picket_enrich::ConnectorConfig>,
     pub audit: AuditSection,
+    pub response: ResponseSection,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -349,6 +359,7 @@ const SECTIONS: &[&str] = &[
     "enrichment",
     "connectors",
     "audit",
+    "response",
 ];
 
 impl Config {
@@ -408,6 +419,26 @@ impl Config {
         let connectors: Vec<picket_enrich::ConnectorConfig> =
             cx.section(&table, &spans, "connectors");
         let audit: AuditSection = cx.section(&table, &spans, "audit");
+        let response: ResponseSection = cx.section(&table, &spans, "response");
+        if let Some(p) = &response.policy {
+            let full = Path::new(file).parent().unwrap_or(Path::new("")).join(p);
+            match std::fs::read_to_string(&full) {
+                Ok(text) => {
+                    if let Err(e) = picket_policy::Policy::from_toml(&text) {
+                        cx.push(
+                            spans.of("response"),
+                            "response.policy",
+                            format!("{}: {e}", full.display()),
+                        );
+                    }
+                }
+                Err(e) => cx.push(
+                    spans.of("response"),
+                    "response.policy",
+                    format!("`{}`: {e}", full.display()),
+                ),
+            }
+        }
         if audit.checkpoint_every == 0 {
             cx.push(
                 spans.of("audit"),
@@ -479,6 +510,7 @@ impl Config {
                 enrichment,
                 connectors,
                 audit,
+                response,
                 path: Some(PathBuf::from(file)),
             })
         } else {
@@ -533,6 +565,7 @@ mod tests {
         assert_eq!(cfg.enrichment, picket_enrich::EnrichmentConfig::default());
         assert!(cfg.connectors.is_empty());
         assert_eq!(cfg.audit, AuditSection::default());
+        assert_eq!(cfg.response, ResponseSection::default());
     }
 
     #[test]

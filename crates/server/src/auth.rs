@@ -29,6 +29,10 @@ pub enum Role {
     Analyst,
     /// Reads.
     Viewer,
+    /// Reads, and proposes response actions (the policy decides what needs approval).
+    Responder,
+    /// Reads, and approves or rejects proposed actions.
+    Approver,
     /// Everything.
     Admin,
 }
@@ -39,6 +43,8 @@ pub enum Permission {
     IngestAlerts,
     Read,
     RecordVerdict,
+    ProposeAction,
+    ApproveAction,
 }
 
 impl Role {
@@ -49,6 +55,8 @@ impl Role {
             Role::Ingest => matches!(p, IngestAlerts),
             Role::Analyst => matches!(p, Read | RecordVerdict),
             Role::Viewer => matches!(p, Read),
+            Role::Responder => matches!(p, Read | ProposeAction),
+            Role::Approver => matches!(p, Read | ApproveAction),
         }
     }
 }
@@ -207,6 +215,8 @@ fn serde_plain_role(r: Role) -> &'static str {
         Role::Ingest => "ingest",
         Role::Analyst => "analyst",
         Role::Viewer => "viewer",
+        Role::Responder => "responder",
+        Role::Approver => "approver",
         Role::Admin => "admin",
     }
 }

@@ -74,6 +74,12 @@ pub async fn prepare_with_auth(
         metrics: Arc::new(metrics::Metrics::new()),
         enricher: pipeline.enricher.clone(),
         auditor: pipeline.auditor.clone(),
+        policy: Arc::new(
+            pipeline
+                .policy
+                .clone()
+                .unwrap_or_else(picket_policy::Policy::seed_defaults),
+        ),
     };
     let worker = Worker::new(
         store.clone(),

@@ -5,7 +5,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{alerts, attack, dead_letters, export, incidents, intel, ops};
+use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, intel, ops};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -24,6 +24,10 @@ use crate::routes::{alerts, attack, dead_letters, export, incidents, intel, ops}
         intel::lookup,
         intel::alert_enrichment,
         attack::coverage,
+        actions::propose,
+        actions::list,
+        actions::get,
+        actions::approve,
         ops::healthz,
         ops::metrics,
         ops::openapi,
@@ -32,6 +36,7 @@ use crate::routes::{alerts, attack, dead_letters, export, incidents, intel, ops}
     tags(
         (name = "alerts", description = "Ingest and stored alerts"),
         (name = "incidents", description = "Triaged incidents and analyst verdicts"),
+        (name = "actions", description = "Response actions: proposals, the policy's decisions, approvals"),
         (name = "attack", description = "MITRE ATT&CK coverage of stored incidents"),
         (name = "intel", description = "Threat-intel lookups through the configured connectors"),
         (name = "operations", description = "Health, metrics, this document"),

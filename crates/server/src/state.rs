@@ -32,6 +32,8 @@ pub struct Pipeline {
     pub enricher: Option<std::sync::Arc<picket_enrich::Enricher>>,
     /// The audit trail's writer (None: nothing is audited, e.g. in tests).
     pub auditor: Option<crate::audit::Auditor>,
+    /// The response policy every proposed action goes through (None: the seed defaults).
+    pub policy: Option<picket_policy::Policy>,
 }
 
 pub(crate) struct Normalizers {
@@ -98,6 +100,7 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
     pub(crate) auditor: Option<crate::audit::Auditor>,
+    pub(crate) policy: Arc<picket_policy::Policy>,
 }
 
 pub(crate) struct Limits {
@@ -116,6 +119,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
     pub(crate) auditor: Option<crate::audit::Auditor>,
+    pub(crate) policy: Arc<picket_policy::Policy>,
     pub(crate) limits: Limits,
 }
 
@@ -142,6 +146,7 @@ impl AppState {
             metrics: shared.metrics,
             enricher: shared.enricher,
             auditor: shared.auditor,
+            policy: shared.policy,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -161,6 +166,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    pub(crate) fn policy(&self) -> &picket_policy::Policy {
+        &self.0.policy
     }
 
     pub(crate) fn auditor(&self) -> Option<&crate::audit::Auditor> {

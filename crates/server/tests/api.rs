@@ -95,6 +95,7 @@ fn pipeline() -> Pipeline {
         warninglists: Some(tiny_warninglists()),
         enricher: None,
         auditor: None,
+        policy: None,
     }
 }
 

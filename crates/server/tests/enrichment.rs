@@ -100,6 +100,7 @@ async fn start(
         warninglists: None,
         enricher: Some(Arc::new(enricher)),
         auditor: None,
+        policy: None,
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

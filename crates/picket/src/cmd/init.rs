@@ -136,6 +136,11 @@ checkpoint_every = 1000
 # signing_key_file = "/etc/picket/audit.key"
 # signing_key_env = "PICKET_AUDIT_KEY"
 
+[response]
+# The response policy every proposed action goes through (docs/policy.md; `picket policy check FILE`).
+# Unset: built-in defaults (the seeds' tiers, at most 100 IP blocks per hour, 5 hosts isolated at once).
+# policy = "policy.toml"
+
 # Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
 # Give at least one of rule (regex on the rule name), rule_id, host, network.
 # [[suppressions]]

@@ -76,6 +76,18 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         warninglists,
         enricher: None,
         auditor: None,
+        policy: match &cfg.response.policy {
+            Some(p) => {
+                let path = cfg.resolve(p);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Some(
+                    picket_policy::Policy::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                )
+            }
+            None => None,
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
 //! The router: one module per resource, layers through one `ServiceBuilder`.
 
+pub(crate) mod actions;
 pub(crate) mod alerts;
 pub(crate) mod attack;
 pub(crate) mod dead_letters;
@@ -57,6 +58,9 @@ pub fn router(state: AppState) -> Router {
             get(intel::alert_enrichment),
         )
         .route("/api/v1/attack/coverage", get(attack::coverage))
+        .route("/api/v1/actions", post(actions::propose).get(actions::list))
+        .route("/api/v1/actions/{id}", get(actions::get))
+        .route("/api/v1/actions/{id}/approval", post(actions::approve))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
