@@ -71,6 +71,8 @@ pub(crate) struct Metrics {
     ingest_to_triage: Histogram,
     compactions: Counter,
     intel: IntelMetrics,
+    verdicts: Counter,
+    overrides: Counter,
 }
 
 impl Default for Metrics {
@@ -133,6 +135,18 @@ impl Metrics {
             "Time from an alert's receipt to its incident being stored",
             ingest_to_triage.clone(),
         );
+        let verdicts = Counter::default();
+        let overrides = Counter::default();
+        registry.register(
+            "picket_analyst_verdicts",
+            "Analyst verdicts recorded on incidents",
+            verdicts.clone(),
+        );
+        registry.register(
+            "picket_analyst_overrides",
+            "Analyst verdicts that overturned the engine's own verdict (the override-rate numerator)",
+            overrides.clone(),
+        );
         let intel = IntelMetrics::default();
         registry.register(
             "picket_intel_lookups",
@@ -155,6 +169,8 @@ impl Metrics {
             intel.circuit_open.clone(),
         );
         Self {
+            verdicts,
+            overrides,
             intel,
             registry,
             ingested,
@@ -175,6 +191,13 @@ impl Metrics {
     pub(crate) fn ingest(&self, accepted: u64, duplicates: u64) {
         self.ingested.inc_by(accepted);
         self.duplicates.inc_by(duplicates);
+    }
+
+    pub(crate) fn verdict(&self, overrides: bool) {
+        self.verdicts.inc();
+        if overrides {
+            self.overrides.inc();
+        }
     }
 
     pub(crate) fn rejected(&self, code: &str) {

@@ -649,6 +649,26 @@ async fn a_verdict_is_stored_and_informs_later_assessments() {
 
     let (_, one) = s.get(&format!("/api/v1/incidents/{inc}"), VIEWER).await;
     assert_eq!(one["verdicts"][0]["note"], "our red team");
+    // Counted; an override when the engine had reached a different verdict on its own.
+    let overturned = !matches!(
+        one["incident"]["verdict"].as_str(),
+        Some("benign" | "needs_review")
+    );
+    let (_, _, metrics) = s
+        .call(Method::GET, "/metrics", None, None, Body::empty())
+        .await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("picket_analyst_verdicts_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "picket_analyst_overrides_total {}",
+            u8::from(overturned)
+        )),
+        "{metrics}"
+    );
     let feedback = s.store.feedback_by_rule().await.unwrap();
     assert!(
         feedback

@@ -260,13 +260,21 @@ pub(crate) async fn record_verdict(
         note: req.note,
         at: Timestamp::now(),
     };
+    // An override: the analyst overturns a verdict the engine reached on its own (a needs_review
+    // verdict asked for the human, so answering it is not an override).
+    let engine_verdict = state.store().get_incident(&id).await?.map(|i| i.verdict);
+    let overrides = engine_verdict.is_some_and(|e| e != Verdict::NeedsReview && e != verdict);
     state.store().record_verdict(&record).await?;
+    state.metrics().verdict(overrides);
     if let Some(a) = state.auditor() {
         a.record(
             picket_audit::AuditKind::Feedback,
             &format!("token:{}", caller.name),
             &format!("incident:{id}"),
-            serde_json::json!({"verdict": verdict.as_str(), "note": record.note}),
+            serde_json::json!({
+                "verdict": verdict.as_str(), "note": record.note,
+                "engine_verdict": engine_verdict.map(|v| v.as_str()), "override": overrides,
+            }),
         );
     }
     let rules = state.store().incident_rule_keys(&id).await?;
