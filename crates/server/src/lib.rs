@@ -16,6 +16,7 @@ mod metrics;
 pub mod openapi;
 mod routes;
 mod state;
+mod timeouts;
 mod worker;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use error::{ApiError, ServerError};
 pub use routes::alerts::dead_letter;
 pub use routes::router;
 pub use state::{AppState, Pipeline};
+pub use timeouts::sweep_action_timeouts;
 pub use worker::Worker;
 
 /// Checks the configuration, loads the tokens (from their environment variables or files), restores
@@ -140,6 +142,7 @@ pub async fn serve_until(
         .enricher()
         .map(|e| enrichment::spawn_refreshers(e))
         .unwrap_or_default();
+    let sweeper = timeouts::spawn(store.clone(), auditor.clone());
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
@@ -151,6 +154,7 @@ pub async fn serve_until(
     for r in refreshers {
         r.abort();
     }
+    sweeper.abort();
     // The sender is gone by now (sent or dropped): the worker ends after its current batch.
     if worker_task.await.is_err() {
         tracing::error!("triage worker panicked");

@@ -18,7 +18,7 @@ const ALICE: &str = "approver-token-alice-00000001";
 const BOB: &str = "approver-token-bob-0000000001";
 const VIC: &str = "viewer-token-vic-000000000001";
 
-async fn router(dir: &std::path::Path) -> axum::Router {
+async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
     let token = |name: &str, secret: &str, role| {
         let p = dir.join(format!("{name}.token"));
         std::fs::write(&p, secret).unwrap();
@@ -61,8 +61,10 @@ async fn router(dir: &std::path::Path) -> axum::Router {
         auditor: None,
         policy: None,
     };
-    let (state, _worker) = picket_server::prepare(&cfg, store, pipeline).await.unwrap();
-    picket_server::router(state)
+    let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
+        .await
+        .unwrap();
+    (picket_server::router(state), store)
 }
 
 async fn call(
@@ -94,7 +96,7 @@ async fn call(
 #[tokio::test]
 async fn proposals_are_decided_and_dual_approval_needs_two_other_humans() {
     let dir = tempfile::tempdir().unwrap();
-    let r = router(dir.path()).await;
+    let (r, store) = router(dir.path()).await;
     let post = Method::POST;
 
     // Low impact: allowed at once.
@@ -203,6 +205,46 @@ async fn proposals_are_decided_and_dual_approval_needs_two_other_humans() {
     .await;
     assert_eq!(v["action"]["state"], "denied");
     assert_eq!(v["action"]["decision"]["outcome"]["code"], "not_allowed");
+
+    // An isolation nobody approves: its tier's timeout keeps it blocked, never approves it.
+    let (_, v) = call(
+        &r,
+        post.clone(),
+        "/api/v1/actions",
+        RITA,
+        json!({"action": "isolate_host", "target": "web01"}),
+    )
+    .await;
+    let iso = v["action"]["id"].as_str().unwrap().to_owned();
+    let later = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .unwrap();
+    let timed = picket_server::sweep_action_timeouts(store.as_ref(), None, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        timed,
+        vec![(
+            iso.clone(),
+            picket_policy::TimeoutBehavior::BlockUntilApproved
+        )]
+    );
+    assert!(
+        picket_server::sweep_action_timeouts(store.as_ref(), None, later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "once"
+    );
+    let (_, v) = call(
+        &r,
+        Method::GET,
+        &format!("/api/v1/actions/{iso}"),
+        VIC,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(v["action"]["state"], "awaiting_approval");
 
     // Viewers read, but cannot propose.
     assert_eq!(

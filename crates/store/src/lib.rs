@@ -144,6 +144,10 @@ pub trait Store: Send + Sync {
         approval: &ApprovalRecord,
     ) -> Result<Option<(ActionRecord, Vec<ApprovalRecord>)>>;
 
+    /// Actions still awaiting approval whose approval timeout has passed at `now` and that were not
+    /// handled yet; they are marked handled in the same transaction, so each is returned once.
+    async fn take_timed_out_actions(&self, now: Timestamp) -> Result<Vec<ActionRecord>>;
+
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).
     async fn put_intel_result(

@@ -177,3 +177,39 @@ pub(super) async fn list(
     };
     rows.iter().map(row_to_action).collect()
 }
+
+pub(super) async fn take_timed_out(
+    w: &sqlx::SqlitePool,
+    now: Timestamp,
+) -> Result<Vec<ActionRecord>> {
+    let mut tx = w.begin().await?;
+    let rows = sqlx::query(
+        "SELECT * FROM actions WHERE state = 'awaiting_approval' AND timed_out_at IS NULL ORDER BY created_at LIMIT 10000",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut due = Vec::new();
+    for r in &rows {
+        let a = row_to_action(r)?;
+        let timeout = match &a.decision.outcome {
+            picket_policy::Outcome::NeedsApproval { timeout_secs, .. } => *timeout_secs,
+            _ => continue,
+        };
+        let deadline = a
+            .created_at
+            .checked_add(jiff::SignedDuration::from_secs(
+                i64::try_from(timeout).unwrap_or(i64::MAX),
+            ))
+            .unwrap_or(Timestamp::MAX);
+        if deadline <= now {
+            sqlx::query("UPDATE actions SET timed_out_at = ? WHERE id = ?")
+                .bind(micros(now))
+                .bind(&a.id)
+                .execute(&mut *tx)
+                .await?;
+            due.push(a);
+        }
+    }
+    tx.commit().await?;
+    Ok(due)
+}

@@ -436,6 +436,10 @@ impl Store for SqliteStore {
         actions::approve(&self.writer, id, approval).await
     }
 
+    async fn take_timed_out_actions(&self, now: Timestamp) -> Result<Vec<ActionRecord>> {
+        actions::take_timed_out(&self.writer, now).await
+    }
+
     async fn append_audit(
         &self,
         records: Vec<picket_audit::NewRecord>,

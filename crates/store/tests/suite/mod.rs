@@ -796,4 +796,31 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
             .unwrap()
             .is_none()
     );
+
+    // Timeouts: an action still awaiting approval past its tier's timeout is handed out once.
+    let mut waiting = s.get_action("act_1").await.unwrap().unwrap().0;
+    waiting.id = "act_2".into();
+    waiting.state = ActionState::AwaitingApproval;
+    s.insert_action(&waiting).await.unwrap();
+    assert!(
+        s.take_timed_out_actions(ts(60)).await.unwrap().is_empty(),
+        "not yet"
+    );
+    let due = s.take_timed_out_actions(ts(100_000)).await.unwrap();
+    assert_eq!(
+        due.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["act_2"]
+    );
+    assert!(
+        s.take_timed_out_actions(ts(200_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "once"
+    );
+    assert_eq!(
+        s.get_action("act_2").await.unwrap().unwrap().0.state,
+        ActionState::AwaitingApproval,
+        "a timeout never approves"
+    );
 }
