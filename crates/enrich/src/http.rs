@@ -185,6 +185,14 @@ impl Http {
         &self.connector
     }
 
+    /// The same client with another retry count: responders send requests that are not safe to
+    /// repeat with `retries = 0`.
+    pub fn with_retries(&self, retries: u32) -> Self {
+        let mut h = self.clone();
+        h.policy.retries = retries;
+        h
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
