@@ -109,6 +109,7 @@ pub fn default_catalog() -> Vec<ActionSpec> {
         spec("enrich_lookup", ReadOnly, None, Option::None, false),
         spec("notify", ReadOnly, None, Option::None, false),
         spec("create_case", ReadOnly, Incident, Option::None, false),
+        spec("create_alert", ReadOnly, Incident, Option::None, false),
         spec("page_on_call", Low, None, Option::None, false),
         spec("block_ip", Low, Ip, Some("unblock_ip"), true),
         spec("unblock_ip", Low, Ip, Some("block_ip"), false),
