@@ -16,8 +16,8 @@ use picket_core::{Alert, Incident, Verdict};
 
 pub use error::{Result, StoreError};
 pub use model::{
-    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, IncidentFilter,
-    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, VerdictRecord,
+    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, Execution, IncidentFilter,
+    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, UndoPlan, VerdictRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -147,6 +147,41 @@ pub trait Store: Send + Sync {
     /// Actions still awaiting approval whose approval timeout has passed at `now` and that were not
     /// handled yet; they are marked handled in the same transaction, so each is returned once.
     async fn take_timed_out_actions(&self, now: Timestamp) -> Result<Vec<ActionRecord>>;
+
+    /// Claims an approved action for execution: moves it to executing, counts the attempt and records
+    /// the responder and the undo, in one transaction, before any vendor call. `None` when the action
+    /// is not approved (another claim won, or it changed state): the caller must not run it.
+    async fn claim_action(
+        &self,
+        id: &str,
+        responder: &str,
+        undo: Option<&UndoPlan>,
+        now: Timestamp,
+    ) -> Result<Option<ActionRecord>>;
+
+    /// Counts another attempt of an executing action (resuming one the process left mid-call).
+    async fn resume_action(&self, id: &str, now: Timestamp) -> Result<Option<ActionRecord>>;
+
+    /// Records an executing action's result: succeeded or failed. When a rollback succeeds, the
+    /// action it undoes becomes rolled back in the same transaction. `None` when the action was not
+    /// executing.
+    async fn finish_action(
+        &self,
+        id: &str,
+        succeeded: bool,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<Option<ActionRecord>>;
+
+    /// Approved actions waiting for the executor, oldest first.
+    async fn approved_actions(&self, limit: u32) -> Result<Vec<ActionRecord>>;
+
+    /// Pauses automated response (`Some(reason)`), or resumes it (`None`). The first reason stands
+    /// while paused.
+    async fn set_response_pause(&self, reason: Option<&str>, now: Timestamp) -> Result<()>;
+
+    /// Why and since when automated response is paused.
+    async fn response_pause(&self) -> Result<Option<(String, Timestamp)>>;
 
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).

@@ -132,18 +132,24 @@ pub struct StoreStats {
     pub verdicts: u64,
 }
 
-/// Where a proposed response action stands. Executing, succeeded, failed and rolled back come with
-/// the responders.
+/// Where a response action stands: proposed → awaiting approval → approved → executing → succeeded
+/// or failed → rolled back (or rejected, or denied by the policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionState {
     /// The policy requires human approval; waiting for it.
     AwaitingApproval,
-    /// Allowed by the policy, or approved by enough distinct humans.
+    /// Allowed by the policy, or approved by enough distinct humans; waiting for the executor.
     Approved,
     Rejected,
     /// The policy refused it.
     Denied,
+    /// Claimed by the executor: the vendor call is under way (or was, when the process stopped).
+    Executing,
+    Succeeded,
+    Failed,
+    /// Succeeded, then undone by a later action (`execution.rolled_back_by`).
+    RolledBack,
 }
 
 impl ActionState {
@@ -153,6 +159,10 @@ impl ActionState {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Denied => "denied",
+            Self::Executing => "executing",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::RolledBack => "rolled_back",
         }
     }
 
@@ -162,6 +172,10 @@ impl ActionState {
             Self::Approved,
             Self::Rejected,
             Self::Denied,
+            Self::Executing,
+            Self::Succeeded,
+            Self::Failed,
+            Self::RolledBack,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
@@ -178,6 +192,35 @@ pub struct ActionRecord {
     pub approvals_needed: u8,
     pub proposal: picket_policy::Proposal,
     pub decision: picket_policy::Decision,
+    #[serde(default)]
+    pub execution: Execution,
+}
+
+/// How an action ran: attempts, the responder, the undo recorded before it ran, and the result.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Execution {
+    /// Vendor calls started (a resumed action after a restart counts again).
+    pub attempts: u32,
+    pub responder: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// The undo, recorded before the action runs (`None`: irreversible, or nothing to undo).
+    pub undo: Option<UndoPlan>,
+    /// The vendor's outcome (`{"summary", "details"}`) or the error (`{"code", "message"}`).
+    pub result: Option<serde_json::Value>,
+    /// The action this one undoes (it is a rollback).
+    pub undoes: Option<String>,
+    /// The action that undid this one.
+    pub rolled_back_by: Option<String>,
+}
+
+/// The action that reverses another, exactly as it will be proposed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UndoPlan {
+    pub action: String,
+    pub target: String,
+    pub params: serde_json::Value,
+    pub responder: Option<String>,
 }
 
 /// One human's approval or rejection of an action.

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{from_micros, micros, to_u64};
 use crate::error::{Result, StoreError};
-use crate::model::{ActionRecord, ActionState, ApprovalRecord};
+use crate::model::{ActionRecord, ActionState, ApprovalRecord, Execution, UndoPlan};
 
 fn json<T: serde::Serialize>(v: &T, what: &str) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::corrupt(what, e))
@@ -26,7 +26,170 @@ pub(super) fn row_to_action(r: &sqlx::sqlite::SqliteRow) -> Result<ActionRecord>
         approvals_needed: to_u64(r.try_get("approvals_needed")?) as u8,
         proposal: parse(&r.try_get::<String, _>("proposal")?, "action proposal")?,
         decision: parse(&r.try_get::<String, _>("decision")?, "action decision")?,
+        execution: Execution {
+            attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            responder: r.try_get("responder")?,
+            started_at: opt_time(r.try_get("started_at")?)?,
+            finished_at: opt_time(r.try_get("finished_at")?)?,
+            undo: opt_json(r.try_get("undo")?, "action undo")?,
+            result: opt_json(r.try_get("result")?, "action result")?,
+            undoes: r.try_get("undoes")?,
+            rolled_back_by: r.try_get("rolled_back_by")?,
+        },
     })
+}
+
+fn opt_time(v: Option<i64>) -> Result<Option<Timestamp>> {
+    v.map(|m| from_micros(m, "action time")).transpose()
+}
+
+fn opt_json<T: serde::de::DeserializeOwned>(v: Option<String>, what: &str) -> Result<Option<T>> {
+    v.map(|s| parse(&s, what)).transpose()
+}
+
+async fn fetch(tx: &mut sqlx::SqliteConnection, id: &str) -> Result<Option<ActionRecord>> {
+    sqlx::query("SELECT * FROM actions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(row_to_action)
+        .transpose()
+}
+
+pub(super) async fn claim(
+    w: &sqlx::SqlitePool,
+    id: &str,
+    responder: &str,
+    undo: Option<&UndoPlan>,
+    now: Timestamp,
+) -> Result<Option<ActionRecord>> {
+    let mut tx = w.begin().await?;
+    let undo = undo.map(|u| json(u, "action undo")).transpose()?;
+    let done = sqlx::query(
+        "UPDATE actions SET state = 'executing', attempts = attempts + 1, responder = ?, undo = ?, \
+         started_at = ?, updated_at = ? WHERE id = ? AND state = 'approved'",
+    )
+    .bind(responder)
+    .bind(undo)
+    .bind(micros(now))
+    .bind(micros(now))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let a = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+pub(super) async fn resume(
+    w: &sqlx::SqlitePool,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<ActionRecord>> {
+    let mut tx = w.begin().await?;
+    let done = sqlx::query(
+        "UPDATE actions SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'executing'",
+    )
+    .bind(micros(now))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let a = fetch(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+pub(super) async fn finish(
+    w: &sqlx::SqlitePool,
+    id: &str,
+    succeeded: bool,
+    result: &serde_json::Value,
+    now: Timestamp,
+) -> Result<Option<ActionRecord>> {
+    let mut tx = w.begin().await?;
+    let state = if succeeded { "succeeded" } else { "failed" };
+    let done = sqlx::query(
+        "UPDATE actions SET state = ?, result = ?, finished_at = ?, updated_at = ? \
+         WHERE id = ? AND state = 'executing'",
+    )
+    .bind(state)
+    .bind(json(result, "action result")?)
+    .bind(micros(now))
+    .bind(micros(now))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let Some(a) = fetch(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    if succeeded && let Some(original) = &a.execution.undoes {
+        sqlx::query(
+            "UPDATE actions SET state = 'rolled_back', rolled_back_by = ?, updated_at = ? \
+             WHERE id = ? AND state = 'succeeded'",
+        )
+        .bind(id)
+        .bind(micros(now))
+        .bind(original)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(a))
+}
+
+pub(super) async fn approved(r: &sqlx::SqlitePool, limit: u32) -> Result<Vec<ActionRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM actions WHERE state = 'approved' ORDER BY updated_at, created_at, id LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(r)
+    .await?;
+    rows.iter().map(row_to_action).collect()
+}
+
+pub(super) async fn set_pause(
+    w: &sqlx::SqlitePool,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    match reason {
+        Some(r) => {
+            sqlx::query(
+                "INSERT OR IGNORE INTO response_pause (id, reason, since) VALUES (1, ?, ?)",
+            )
+            .bind(r)
+            .bind(micros(now))
+            .execute(w)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM response_pause").execute(w).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn pause(r: &sqlx::SqlitePool) -> Result<Option<(String, Timestamp)>> {
+    let Some(row) = sqlx::query("SELECT reason, since FROM response_pause WHERE id = 1")
+        .fetch_optional(r)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get("reason")?,
+        from_micros(row.try_get("since")?, "pause time")?,
+    )))
 }
 
 pub(super) fn row_to_approval(r: &sqlx::sqlite::SqliteRow) -> Result<ApprovalRecord> {
@@ -41,8 +204,8 @@ pub(super) fn row_to_approval(r: &sqlx::sqlite::SqliteRow) -> Result<ApprovalRec
 
 pub(super) async fn insert(w: &sqlx::SqlitePool, a: &ActionRecord) -> Result<()> {
     sqlx::query(
-        "INSERT INTO actions (id, created_at, updated_at, incident_id, state, approvals_needed, approval_hash, proposal, decision) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO actions (id, created_at, updated_at, incident_id, state, approvals_needed, approval_hash, proposal, decision, undoes) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&a.id)
     .bind(micros(a.created_at))
@@ -53,6 +216,7 @@ pub(super) async fn insert(w: &sqlx::SqlitePool, a: &ActionRecord) -> Result<()>
     .bind(&a.decision.approval_hash)
     .bind(json(&a.proposal, "action proposal")?)
     .bind(json(&a.decision, "action decision")?)
+    .bind(&a.execution.undoes)
     .execute(w)
     .await?;
     Ok(())

@@ -25,7 +25,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::{
     ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, IncidentFilter,
-    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, VerdictRecord,
+    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, UndoPlan, VerdictRecord,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -438,6 +438,42 @@ impl Store for SqliteStore {
 
     async fn take_timed_out_actions(&self, now: Timestamp) -> Result<Vec<ActionRecord>> {
         actions::take_timed_out(&self.writer, now).await
+    }
+
+    async fn claim_action(
+        &self,
+        id: &str,
+        responder: &str,
+        undo: Option<&UndoPlan>,
+        now: Timestamp,
+    ) -> Result<Option<ActionRecord>> {
+        actions::claim(&self.writer, id, responder, undo, now).await
+    }
+
+    async fn resume_action(&self, id: &str, now: Timestamp) -> Result<Option<ActionRecord>> {
+        actions::resume(&self.writer, id, now).await
+    }
+
+    async fn finish_action(
+        &self,
+        id: &str,
+        succeeded: bool,
+        result: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<Option<ActionRecord>> {
+        actions::finish(&self.writer, id, succeeded, result, now).await
+    }
+
+    async fn approved_actions(&self, limit: u32) -> Result<Vec<ActionRecord>> {
+        actions::approved(&self.reader, limit).await
+    }
+
+    async fn set_response_pause(&self, reason: Option<&str>, now: Timestamp) -> Result<()> {
+        actions::set_pause(&self.writer, reason, now).await
+    }
+
+    async fn response_pause(&self) -> Result<Option<(String, Timestamp)>> {
+        actions::pause(&self.reader).await
     }
 
     async fn append_audit(

@@ -43,6 +43,7 @@ macro_rules! store_test_suite {
             intel_results_survive_reopen_until_they_expire,
             audit_trail_chains_across_appends_and_reopen,
             dual_approval_moves_an_action_once_two_other_humans_agree,
+            execution_is_claimed_once_and_a_rollback_marks_the_original,
         );
     };
     (@tests $harness:ty; $($name:ident),* $(,)?) => {
@@ -715,6 +716,7 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
         approvals_needed: 2,
         proposal,
         decision,
+        execution: Default::default(),
     })
     .await
     .unwrap();
@@ -823,4 +825,129 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
         ActionState::AwaitingApproval,
         "a timeout never approves"
     );
+}
+
+pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<H: Harness>() {
+    use picket_store::{ActionRecord, ActionState, UndoPlan};
+    let h = H::new().await;
+    let s = h.open().await;
+    let action = |id: &str, name: &str, undoes: Option<&str>| {
+        let proposal = picket_policy::Proposal {
+            action: name.into(),
+            target: "10.0.0.9".into(),
+            params: serde_json::json!({}),
+            incident: None,
+            proposer: picket_policy::Proposer::Analyst,
+            requester: "carol".into(),
+            protected: false,
+        };
+        let decision = picket_policy::evaluate(
+            &picket_policy::Policy::seed_defaults(),
+            &proposal,
+            &picket_policy::History::default(),
+            ts(0),
+        );
+        ActionRecord {
+            id: id.into(),
+            created_at: ts(0),
+            updated_at: ts(0),
+            state: ActionState::Approved,
+            approvals_needed: 0,
+            proposal,
+            decision,
+            execution: picket_store::Execution {
+                undoes: undoes.map(Into::into),
+                ..Default::default()
+            },
+        }
+    };
+    s.insert_action(&action("a1", "block_ip", None))
+        .await
+        .unwrap();
+    assert_eq!(s.approved_actions(10).await.unwrap().len(), 1);
+    let undo = UndoPlan {
+        action: "unblock_ip".into(),
+        target: "10.0.0.9".into(),
+        params: serde_json::json!({}),
+        responder: Some("fw".into()),
+    };
+    let claimed = s
+        .claim_action("a1", "fw", Some(&undo), ts(5))
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(claimed.state, ActionState::Executing);
+    assert_eq!(claimed.execution.attempts, 1);
+    assert_eq!(
+        claimed.execution.undo.as_ref(),
+        Some(&undo),
+        "undo recorded before it runs"
+    );
+    assert!(
+        s.claim_action("a1", "fw", None, ts(6))
+            .await
+            .unwrap()
+            .is_none(),
+        "a second claim loses"
+    );
+    assert!(s.approved_actions(10).await.unwrap().is_empty());
+    // The process restarts mid-call: the action is still executing, with its undo.
+    drop(s);
+    let s = h.open().await;
+    let again = s.resume_action("a1", ts(7)).await.unwrap().unwrap();
+    assert_eq!(again.execution.attempts, 2);
+    let done = s
+        .finish_action(
+            "a1",
+            true,
+            &serde_json::json!({"summary": "blocked"}),
+            ts(8),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.state, ActionState::Succeeded);
+    assert_eq!(done.execution.finished_at, Some(ts(8)));
+    assert!(
+        s.finish_action("a1", false, &serde_json::json!({}), ts(9))
+            .await
+            .unwrap()
+            .is_none(),
+        "a finished action cannot finish again"
+    );
+    // Its undo, as a new action; when it succeeds the original is rolled back.
+    s.insert_action(&action("a2", "unblock_ip", Some("a1")))
+        .await
+        .unwrap();
+    s.claim_action("a2", "fw", None, ts(10))
+        .await
+        .unwrap()
+        .unwrap();
+    s.finish_action(
+        "a2",
+        true,
+        &serde_json::json!({"summary": "unblocked"}),
+        ts(11),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (a1, _) = s.get_action("a1").await.unwrap().unwrap();
+    assert_eq!(a1.state, ActionState::RolledBack);
+    assert_eq!(a1.execution.rolled_back_by.as_deref(), Some("a2"));
+
+    // The response pause: first reason stands; resume clears it; it survives a reopen.
+    assert!(s.response_pause().await.unwrap().is_none());
+    s.set_response_pause(Some("breaker: spike"), ts(20))
+        .await
+        .unwrap();
+    s.set_response_pause(Some("flood"), ts(21)).await.unwrap();
+    drop(s);
+    let s = h.open().await;
+    assert_eq!(
+        s.response_pause().await.unwrap(),
+        Some(("breaker: spike".to_owned(), ts(20)))
+    );
+    s.set_response_pause(None, ts(30)).await.unwrap();
+    assert!(s.response_pause().await.unwrap().is_none());
 }
