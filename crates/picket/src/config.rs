@@ -70,12 +70,33 @@ impl Default for AuditSection {
 }
 
 /// Response orchestration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResponseSection {
     /// The response policy file (docs/policy.md). Unset: the built-in defaults (the seeds' tiers,
     /// 100 IP blocks per hour, 5 hosts isolated at once).
     pub policy: Option<PathBuf>,
+    /// Limit, in seconds, on one action's run at its responder (all vendor calls and retries).
+    pub action_timeout_secs: u64,
+    /// Alert-flood guard: a minute with more alerts than this and more than `flood_factor` times the
+    /// previous hour's median pauses automated response (never ingestion). 0 disables it.
+    pub flood_min_per_minute: u64,
+    pub flood_factor: f64,
+    /// Playbook files or directories of `*.toml` playbooks (docs/playbooks.md).
+    pub playbooks: Vec<PathBuf>,
+}
+
+impl Default for ResponseSection {
+    fn default() -> Self {
+        let d = picket_server::ResponseSettings::default();
+        Self {
+            policy: None,
+            action_timeout_secs: d.action_timeout_secs,
+            flood_min_per_minute: d.flood_min_per_minute,
+            flood_factor: d.flood_factor,
+            playbooks: Vec::new(),
+        }
+    }
 }
 
 /// The whole configuration.
@@ -91,6 +112,8 @@ pub struct Config {
     pub connectors: Vec<picket_enrich::ConnectorConfig>,
     pub audit: AuditSection,
     pub response: ResponseSection,
+    /// `[[responders]]`: the vendor integrations that carry out approved actions.
+    pub responders: Vec<picket_respond::ResponderConfig>,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -360,6 +383,7 @@ const SECTIONS: &[&str] = &[
     "connectors",
     "audit",
     "response",
+    "responders",
 ];
 
 impl Config {
@@ -439,6 +463,25 @@ impl Config {
                 ),
             }
         }
+        if response.action_timeout_secs == 0 {
+            cx.push(
+                spans.of("response"),
+                "response.action_timeout_secs",
+                "must be at least 1".into(),
+            );
+        }
+        if !(response.flood_factor >= 1.0) {
+            cx.push(
+                spans.of("response"),
+                "response.flood_factor",
+                "must be at least 1".into(),
+            );
+        }
+        let responders: Vec<picket_respond::ResponderConfig> =
+            cx.section(&table, &spans, "responders");
+        for (key, msg) in picket_respond::check_all(&responders) {
+            cx.push(spans.of("responders"), &key, msg);
+        }
         if audit.checkpoint_every == 0 {
             cx.push(
                 spans.of("audit"),
@@ -511,6 +554,7 @@ impl Config {
                 connectors,
                 audit,
                 response,
+                responders,
                 path: Some(PathBuf::from(file)),
             })
         } else {

@@ -28,6 +28,7 @@ fn bench(c: &mut Criterion) {
         proposer: Proposer::Playbook,
         requester: "playbook:c2".into(),
         protected: false,
+        min_approvals: 0,
     };
     c.bench_function("policy/evaluate_10k_history", |b| {
         b.iter(|| evaluate(&p, &prop, &h, now))

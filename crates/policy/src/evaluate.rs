@@ -38,6 +38,14 @@ pub struct Proposal {
     pub requester: String,
     /// The target is a protected asset in the inventory.
     pub protected: bool,
+    /// At least this many human approvals, whatever the tier (a playbook's `approval` step). A
+    /// proposer can ask for more approval than the policy's, never less.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_approvals: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// An action that ran.
@@ -206,6 +214,14 @@ pub fn evaluate(policy: &Policy, p: &Proposal, history: &History, now: Timestamp
         approvals = approvals.max(1);
         may_auto = false;
         reasons.push("irreversible (no undo recorded): never runs automatically".into());
+    }
+    if p.min_approvals > 0 {
+        approvals = approvals.max(p.min_approvals);
+        may_auto = false;
+        reasons.push(format!(
+            "the proposer asks for {} human approval(s)",
+            p.min_approvals
+        ));
     }
     if let Some(why) = &history.paused
         && p.proposer.automated()

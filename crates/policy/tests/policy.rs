@@ -20,6 +20,7 @@ fn prop(action: &str, target: &str, proposer: Proposer) -> Proposal {
         proposer,
         requester: "playbook:c2".into(),
         protected: false,
+        min_approvals: 0,
     }
 }
 

@@ -84,6 +84,18 @@ impl picket_enrich::LookupObserver for Auditor {
     }
 }
 
+/// Every responder HTTP request (secrets already redacted by the client) as a tool call.
+impl picket_enrich::Observer for Auditor {
+    fn call(&self, e: &picket_enrich::CallEvent) {
+        self.record(
+            AuditKind::ConnectorCall,
+            &format!("responder:{}", e.connector),
+            &format!("call:{}", e.operation),
+            serde_json::to_value(e).unwrap_or_default(),
+        );
+    }
+}
+
 async fn writer(
     store: Arc<dyn Store>,
     key: Option<SigningKey>,

@@ -45,6 +45,8 @@ pub enum Permission {
     RecordVerdict,
     ProposeAction,
     ApproveAction,
+    /// Pause or resume automated response.
+    ManageResponse,
 }
 
 impl Role {
@@ -56,7 +58,7 @@ impl Role {
             Role::Analyst => matches!(p, Read | RecordVerdict),
             Role::Viewer => matches!(p, Read),
             Role::Responder => matches!(p, Read | ProposeAction),
-            Role::Approver => matches!(p, Read | ApproveAction),
+            Role::Approver => matches!(p, Read | ApproveAction | ManageResponse),
         }
     }
 }

@@ -14,9 +14,9 @@ mod enrichment;
 pub mod error;
 mod metrics;
 pub mod openapi;
+mod response;
 mod routes;
 mod state;
-mod timeouts;
 mod worker;
 
 use std::future::Future;
@@ -30,10 +30,11 @@ pub use auth::{Auth, Caller, Permission, Role};
 pub use config::{ServerConfig, TokenConfig};
 pub use enrichment::StoreCache;
 pub use error::{ApiError, ServerError};
+pub use response::timeouts::sweep_action_timeouts;
 pub use routes::alerts::dead_letter;
 pub use routes::router;
+pub use state::ResponseSettings;
 pub use state::{AppState, Pipeline};
-pub use timeouts::sweep_action_timeouts;
 pub use worker::Worker;
 
 /// Checks the configuration, loads the tokens (from their environment variables or files), restores
@@ -70,18 +71,35 @@ pub async fn prepare_with_auth(
     let (rebuild_cfg, rebuild_knowledge) = (pipeline.triage.clone(), pipeline.knowledge.clone());
     let (engine, replayed) =
         worker::restore_engine(store.as_ref(), pipeline.triage, pipeline.knowledge).await?;
+    let engine = Arc::new(Mutex::new(engine));
+    let policy = Arc::new(
+        pipeline
+            .policy
+            .clone()
+            .unwrap_or_else(picket_policy::Policy::seed_defaults),
+    );
+    let response = Arc::new(response::Response {
+        store: store.clone(),
+        policy: policy.clone(),
+        responders: pipeline.responders.clone(),
+        auditor: pipeline.auditor.clone(),
+        engine: engine.clone(),
+        wake: Notify::new(),
+        action_timeout: std::time::Duration::from_secs(
+            pipeline.response.action_timeout_secs.max(1),
+        ),
+    });
     let shared = state::Shared {
-        engine: Arc::new(Mutex::new(engine)),
+        engine,
         wake: Arc::new(Notify::new()),
         metrics: Arc::new(metrics::Metrics::new()),
         enricher: pipeline.enricher.clone(),
         auditor: pipeline.auditor.clone(),
-        policy: Arc::new(
-            pipeline
-                .policy
-                .clone()
-                .unwrap_or_else(picket_policy::Policy::seed_defaults),
-        ),
+        response,
+        flood: Arc::new(response::flood::FloodGuard::new(
+            pipeline.response.flood_min_per_minute,
+            pipeline.response.flood_factor,
+        )),
     };
     let worker = Worker::new(
         store.clone(),
@@ -109,6 +127,17 @@ pub async fn prepare_with_auth(
         shared,
     )?;
     Ok((state, worker))
+}
+
+/// Runs every approved action waiting (what the executor loop does each time it wakes); returns how
+/// many ran. For tests and embedding; `serve` runs the loop itself.
+pub async fn execute_approved(state: &AppState) -> Result<usize, picket_store::StoreError> {
+    response::executor::run_pending(state.response()).await
+}
+
+/// Resolves actions a stopped process left executing (what the executor does on start).
+pub async fn recover_actions(state: &AppState) -> Result<(), picket_store::StoreError> {
+    response::executor::recover(state.response()).await
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting requests, lets the worker finish its batch,
@@ -142,7 +171,8 @@ pub async fn serve_until(
         .enricher()
         .map(|e| enrichment::spawn_refreshers(e))
         .unwrap_or_default();
-    let sweeper = timeouts::spawn(store.clone(), auditor.clone());
+    let sweeper = response::timeouts::spawn(store.clone(), auditor.clone());
+    let executor = response::executor::spawn(state.response().clone(), stop_rx.clone());
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
@@ -158,6 +188,10 @@ pub async fn serve_until(
     // The sender is gone by now (sent or dropped): the worker ends after its current batch.
     if worker_task.await.is_err() {
         tracing::error!("triage worker panicked");
+    }
+    // The executor finishes the action it is running (its result is committed), then stops.
+    if executor.await.is_err() {
+        tracing::error!("action executor panicked");
     }
     if let Some(a) = auditor {
         // The stop, and a final signed checkpoint, before the store closes.

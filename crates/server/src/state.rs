@@ -34,6 +34,30 @@ pub struct Pipeline {
     pub auditor: Option<crate::audit::Auditor>,
     /// The response policy every proposed action goes through (None: the seed defaults).
     pub policy: Option<picket_policy::Policy>,
+    /// The responders that carry out approved actions (none: actions wait, then fail `no_responder`).
+    pub responders: picket_respond::Responders,
+    pub response: ResponseSettings,
+}
+
+/// `[response]` settings of the executor and the flood guard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseSettings {
+    /// Limit on one action's run at its responder, all calls and retries included.
+    pub action_timeout_secs: u64,
+    /// Alerts per minute under which ingest is never a flood (0 disables the flood guard).
+    pub flood_min_per_minute: u64,
+    /// A minute over this many times the previous hour's median per minute is a flood.
+    pub flood_factor: f64,
+}
+
+impl Default for ResponseSettings {
+    fn default() -> Self {
+        Self {
+            action_timeout_secs: 120,
+            flood_min_per_minute: 5000,
+            flood_factor: 10.0,
+        }
+    }
 }
 
 pub(crate) struct Normalizers {
@@ -100,7 +124,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
     pub(crate) auditor: Option<crate::audit::Auditor>,
-    pub(crate) policy: Arc<picket_policy::Policy>,
+    pub(crate) response: Arc<crate::response::Response>,
+    pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
 }
 
 pub(crate) struct Limits {
@@ -119,7 +144,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) enricher: Option<Arc<picket_enrich::Enricher>>,
     pub(crate) auditor: Option<crate::audit::Auditor>,
-    pub(crate) policy: Arc<picket_policy::Policy>,
+    pub(crate) response: Arc<crate::response::Response>,
+    pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
     pub(crate) limits: Limits,
 }
 
@@ -146,7 +172,8 @@ impl AppState {
             metrics: shared.metrics,
             enricher: shared.enricher,
             auditor: shared.auditor,
-            policy: shared.policy,
+            response: shared.response,
+            flood: shared.flood,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -168,8 +195,12 @@ impl AppState {
         &self.0.metrics
     }
 
-    pub(crate) fn policy(&self) -> &picket_policy::Policy {
-        &self.0.policy
+    pub(crate) fn response(&self) -> &Arc<crate::response::Response> {
+        &self.0.response
+    }
+
+    pub(crate) fn flood(&self) -> &crate::response::flood::FloodGuard {
+        &self.0.flood
     }
 
     pub(crate) fn auditor(&self) -> Option<&crate::audit::Auditor> {

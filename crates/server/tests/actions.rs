@@ -60,6 +60,8 @@ async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
         enricher: None,
         auditor: None,
         policy: None,
+        responders: Default::default(),
+        response: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

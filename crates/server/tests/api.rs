@@ -96,6 +96,8 @@ fn pipeline() -> Pipeline {
         enricher: None,
         auditor: None,
         policy: None,
+        responders: Default::default(),
+        response: Default::default(),
     }
 }
 

@@ -101,6 +101,8 @@ async fn start(
         enricher: Some(Arc::new(enricher)),
         auditor: None,
         policy: None,
+        responders: Default::default(),
+        response: Default::default(),
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

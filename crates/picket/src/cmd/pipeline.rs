@@ -349,6 +349,10 @@ pub fn known_secrets(cfg: &Config) -> Vec<String> {
         };
         out.extend(s.map(|s| s.expose().to_owned()));
     }
+    for r in &cfg.responders {
+        let r = resolved_responder(cfg, r);
+        out.extend(r.secret().ok().flatten().map(|s| s.expose().to_owned()));
+    }
     for t in &cfg.server.tokens {
         let s = match (&t.token_env, &t.token_file) {
             (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
@@ -375,4 +379,28 @@ pub fn audit_key(cfg: &Config) -> anyhow::Result<Option<picket_audit::SigningKey
     picket_audit::signing_key_from_text(&text)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("audit signing key: {e}"))
+}
+
+/// A responder entry with its secret file resolved against the config file's directory.
+pub fn resolved_responder(
+    cfg: &Config,
+    r: &picket_respond::ResponderConfig,
+) -> picket_respond::ResponderConfig {
+    let mut r = r.clone();
+    r.secret_file = r.secret_file.map(|f| cfg.resolve(&f));
+    r
+}
+
+/// The configured responders, their HTTP calls observed by `observer` (the audit trail).
+pub fn responders(
+    cfg: &Config,
+    observer: std::sync::Arc<dyn picket_enrich::Observer>,
+) -> anyhow::Result<picket_respond::Responders> {
+    let list: Vec<_> = cfg
+        .responders
+        .iter()
+        .map(|r| resolved_responder(cfg, r))
+        .collect();
+    picket_respond::Responders::build(&list, picket_respond::Context { observer })
+        .map_err(|(name, e)| anyhow::anyhow!("responder `{name}`: {e}"))
 }

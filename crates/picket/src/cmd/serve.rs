@@ -88,6 +88,12 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             }
             None => None,
         },
+        responders: picket_respond::Responders::default(),
+        response: picket_server::ResponseSettings {
+            action_timeout_secs: cfg.response.action_timeout_secs,
+            flood_min_per_minute: cfg.response.flood_min_per_minute,
+            flood_factor: cfg.response.flood_factor,
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,6 +144,13 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             Some(Arc::new(auditor.clone())),
         );
         pipe.auditor = Some(auditor.clone());
+        pipe.responders = pipeline::responders(&cfg, Arc::new(auditor.clone()))?;
+        if !pipe.responders.list().is_empty() {
+            eprintln!(
+                "picket: responding through {} responder(s)",
+                pipe.responders.list().len()
+            );
+        }
         if let Some(e) = &pipe.enricher {
             eprintln!("picket: enriching with {} connector(s)", e.sources().len());
         }

@@ -1,8 +1,7 @@
 //! Response actions: proposed through the API, decided by the policy, approved by humans.
 //!
-//! Nothing runs here yet (responders come later): an action ends `approved`, `awaiting_approval`,
-//! `rejected` or `denied`. Approved actions count toward rate limits and blast radius already, so
-//! the guardrails hold from the first proposal.
+//! Approved actions are run by the executor (`response/executor.rs`) at the configured responders; a
+//! succeeded action with an undo can be rolled back, which proposes its undo through the same policy.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -10,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use picket_core::ErrorCode;
-use picket_policy::{Executed, History, Outcome, Proposal, Proposer, evaluate};
+use picket_policy::{Proposal, Proposer};
 use picket_store::{ActionRecord, ActionState, ApprovalRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,9 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-
-/// How far back approved actions count toward the policy's windows.
-const HISTORY: u32 = 10_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +26,7 @@ pub(crate) struct ProposeBody {
     /// The IP, host or user acted on.
     #[serde(default)]
     target: String,
+    /// Parameters passed to the responder (`reason`, `message`, `responder` to pick an instance…).
     #[serde(default)]
     #[schema(value_type = Object)]
     params: serde_json::Value,
@@ -43,27 +40,6 @@ pub(crate) struct ActionView {
     action: ActionRecord,
     #[schema(value_type = Vec<Object>)]
     approvals: Vec<ApprovalRecord>,
-}
-
-async fn history(state: &AppState) -> Result<History, ApiError> {
-    let approved = state
-        .store()
-        .list_actions(Some(ActionState::Approved), HISTORY)
-        .await?;
-    Ok(History {
-        executed: approved
-            .iter()
-            .map(|a| Executed {
-                at: a.updated_at,
-                action: a.proposal.action.clone(),
-                target: a.proposal.target.clone(),
-                incident: a.proposal.incident.clone(),
-                automated: a.proposal.proposer.automated(),
-                undone: false,
-            })
-            .collect(),
-        paused: None,
-    })
 }
 
 /// Proposes a response action. The policy decides at once: allowed (approved), awaiting approval
@@ -86,12 +62,6 @@ pub(crate) async fn propose(
 ) -> Result<(StatusCode, Json<ActionView>), ApiError> {
     caller.require(Permission::ProposeAction)?;
     let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let protected = {
-        let engine = state.engine()?;
-        let inv = &engine.knowledge().inventory;
-        inv.host(&b.target).is_some_and(|a| a.protected)
-            || inv.user(&b.target).is_some_and(|a| a.protected)
-    };
     let proposal = Proposal {
         action: b.action,
         target: b.target,
@@ -99,41 +69,10 @@ pub(crate) async fn propose(
         incident: b.incident,
         proposer: Proposer::Api,
         requester: caller.name.clone(),
-        protected,
+        protected: false,
+        min_approvals: 0,
     };
-    let now = Timestamp::now();
-    let decision = evaluate(state.policy(), &proposal, &history(&state).await?, now);
-    let (st, needed) = match &decision.outcome {
-        Outcome::Allow => (ActionState::Approved, 0),
-        Outcome::NeedsApproval { approvals, .. } => (ActionState::AwaitingApproval, *approvals),
-        Outcome::Deny { .. } => (ActionState::Denied, 0),
-    };
-    let id = picket_core::hash::stable_id(
-        "act",
-        &[
-            decision.approval_hash.as_bytes(),
-            caller.name.as_bytes(),
-            now.to_string().as_bytes(),
-        ],
-    );
-    let record = ActionRecord {
-        id,
-        created_at: now,
-        updated_at: now,
-        state: st,
-        approvals_needed: needed,
-        proposal,
-        decision,
-    };
-    state.store().insert_action(&record).await?;
-    if let Some(a) = state.auditor() {
-        a.record(
-            picket_audit::AuditKind::Action,
-            &format!("token:{}", caller.name),
-            &format!("action:{}", record.id),
-            serde_json::json!({"event": "proposed", "proposal": record.proposal, "decision": record.decision, "state": st.as_str()}),
-        );
-    }
+    let record = state.response().propose(proposal, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(ActionView {
@@ -145,7 +84,8 @@ pub(crate) async fn propose(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct ListQuery {
-    /// awaiting_approval (the review queue), approved, rejected, denied.
+    /// awaiting_approval (the review queue), approved, executing, succeeded, failed, rolled_back,
+    /// rejected, denied.
     state: Option<String>,
     #[param(default = 100)]
     limit: Option<u32>,
@@ -171,7 +111,7 @@ pub(crate) async fn list(
         None => None,
         Some(s) => Some(ActionState::parse(s).ok_or_else(|| {
             ApiError::bad_request(format!(
-                "state `{s}` is not awaiting_approval, approved, rejected or denied"
+                "state `{s}` is not one of awaiting_approval, approved, executing, succeeded, failed, rolled_back, rejected, denied"
             ))
         })?),
     };
@@ -290,5 +230,182 @@ pub(crate) async fn approve(
             serde_json::json!({"approve": record.approve, "reason": record.reason, "approval_hash": record.approval_hash, "state": action.state.as_str()}),
         );
     }
+    if action.state == ActionState::Approved {
+        state.response().wake.notify_one();
+    }
     Ok(Json(ActionView { action, approvals }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RollbackBody {
+    /// Why (kept with the undo action).
+    reason: String,
+}
+
+/// Rolls back a succeeded action: proposes its recorded undo (same target and parameters, same
+/// responder) through the policy like any other action. The original becomes `rolled_back` when the
+/// undo succeeds.
+#[utoipa::path(
+    post,
+    path = "/api/v1/actions/{id}/rollback",
+    tag = "actions",
+    params(("id" = String, Path, description = "Action id")),
+    request_body = RollbackBody,
+    responses(
+        (status = 201, description = "The undo action with the policy's decision", body = ActionView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not succeeded, already rolled back, or irreversible", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<RollbackBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ActionView>), ApiError> {
+    caller.require(Permission::ProposeAction)?;
+    let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::bad_request("a reason is required"));
+    }
+    let (action, _) = state
+        .store()
+        .get_action(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("action", &id))?;
+    if action.state != ActionState::Succeeded {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the action is {}; only a succeeded action can be rolled back",
+                action.state.as_str()
+            ),
+        ));
+    }
+    let Some(undo) = action.execution.undo.clone() else {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "`{}` recorded no undo: it cannot be rolled back",
+                action.proposal.action
+            ),
+        ));
+    };
+    let pending = state.store().list_actions(None, 10_000).await?;
+    if let Some(other) = pending.iter().find(|a| {
+        a.execution.undoes.as_deref() == Some(id.as_str())
+            && matches!(
+                a.state,
+                ActionState::AwaitingApproval | ActionState::Approved | ActionState::Executing
+            )
+    }) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "a rollback of this action is already under way: {}",
+                other.id
+            ),
+        ));
+    }
+    let mut params = undo.params;
+    if let Some(obj) = params.as_object_mut() {
+        if let Some(r) = &undo.responder {
+            obj.insert("responder".into(), serde_json::json!(r));
+        }
+        obj.insert("reason".into(), serde_json::json!(b.reason));
+    }
+    let proposal = Proposal {
+        action: undo.action,
+        target: undo.target,
+        params,
+        incident: action.proposal.incident.clone(),
+        proposer: Proposer::Analyst,
+        requester: caller.name.clone(),
+        protected: false,
+        min_approvals: 0,
+    };
+    let record = state.response().propose(proposal, Some(id)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ActionView {
+            action: record,
+            approvals: Vec::new(),
+        }),
+    ))
+}
+
+/// Whether automated response runs or is paused, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ResponseStatus {
+    paused: bool,
+    reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    since: Option<Timestamp>,
+}
+
+async fn status_of(state: &AppState) -> Result<ResponseStatus, ApiError> {
+    let p = state.store().response_pause().await?;
+    Ok(ResponseStatus {
+        paused: p.is_some(),
+        reason: p.as_ref().map(|(r, _)| r.clone()),
+        since: p.map(|(_, t)| t),
+    })
+}
+
+/// Automated response: running or paused (the breaker tripped, an alert flood), and why.
+#[utoipa::path(
+    get,
+    path = "/api/v1/response",
+    tag = "actions",
+    responses((status = 200, body = ResponseStatus), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn response_status(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ResponseStatus>, ApiError> {
+    caller.require(Permission::Read)?;
+    Ok(Json(status_of(&state).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PauseBody {
+    /// `true` pauses automated response, `false` resumes it.
+    paused: bool,
+    reason: String,
+}
+
+/// Pauses or resumes automated response (approvers and admins). Pausing pages on-call; resuming is
+/// always a human's decision, also after the breaker or the flood guard paused it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/response",
+    tag = "actions",
+    request_body = PauseBody,
+    responses((status = 200, body = ResponseStatus), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn set_response(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PauseBody>, JsonRejection>,
+) -> Result<Json<ResponseStatus>, ApiError> {
+    caller.require(Permission::ManageResponse)?;
+    let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::bad_request("a reason is required"));
+    }
+    if b.paused {
+        state
+            .response()
+            .pause(&format!("paused by {}: {}", caller.name, b.reason), None)
+            .await?;
+    } else {
+        state.response().resume(&caller.name, &b.reason).await?;
+    }
+    Ok(Json(status_of(&state).await?))
 }

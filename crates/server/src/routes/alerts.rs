@@ -211,6 +211,16 @@ pub(crate) async fn ingest(
     }
     if report.accepted > 0 {
         state.0.wake.notify_one();
+        // Flood protection: an anomalous volume pauses automated response, never ingestion.
+        let minute = jiff::Timestamp::now().as_second().div_euclid(60);
+        if let Some(why) = state.flood().record(minute, report.accepted) {
+            let resp = state.response().clone();
+            tokio::spawn(async move {
+                if let Err(e) = resp.pause(&why, None).await {
+                    tracing::error!(error = %e, "pausing automated response failed");
+                }
+            });
+        }
     }
     let status = if report.rejected == 0 {
         StatusCode::OK

@@ -61,6 +61,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/actions", post(actions::propose).get(actions::list))
         .route("/api/v1/actions/{id}", get(actions::get))
         .route("/api/v1/actions/{id}/approval", post(actions::approve))
+        .route("/api/v1/actions/{id}/rollback", post(actions::rollback))
+        .route(
+            "/api/v1/response",
+            get(actions::response_status).post(actions::set_response),
+        )
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

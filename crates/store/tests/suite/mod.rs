@@ -700,6 +700,7 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
         proposer: picket_policy::Proposer::Analyst,
         requester: "carol".into(),
         protected: false,
+        min_approvals: 0,
     };
     let decision = picket_policy::evaluate(
         &picket_policy::Policy::seed_defaults(),
@@ -840,6 +841,7 @@ pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<
             proposer: picket_policy::Proposer::Analyst,
             requester: "carol".into(),
             protected: false,
+            min_approvals: 0,
         };
         let decision = picket_policy::evaluate(
             &picket_policy::Policy::seed_defaults(),

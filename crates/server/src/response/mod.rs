@@ -1,0 +1,213 @@
+//! Response orchestration in the service: every proposal (API, playbook, agent, MCP) goes through
+//! [`Response::propose`], which asks the policy with the history of what ran, stores the action and
+//! wakes the [`executor`]. The breaker and the alert-flood guard pause automated response (never
+//! ingestion) and page on-call; a human resumes it.
+
+pub(crate) mod executor;
+pub(crate) mod flood;
+pub(crate) mod timeouts;
+
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use picket_policy::{Executed, History, Outcome, Proposal, Proposer, evaluate};
+use picket_respond::Responders;
+use picket_store::{ActionRecord, ActionState, Execution, Store, StoreError};
+use picket_triage::Engine;
+use tokio::sync::Notify;
+
+use crate::audit::Auditor;
+
+/// How many past actions count toward the policy's windows.
+const HISTORY: u32 = 10_000;
+
+/// The response side of the service, shared by the routes, the worker and the executor.
+pub(crate) struct Response {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) policy: Arc<picket_policy::Policy>,
+    pub(crate) responders: Responders,
+    pub(crate) auditor: Option<Auditor>,
+    pub(crate) engine: Arc<Mutex<Engine>>,
+    /// Wakes the executor when an action becomes approved.
+    pub(crate) wake: Notify,
+    /// Limit on one action's run, all its vendor calls and retries included.
+    pub(crate) action_timeout: std::time::Duration,
+}
+
+impl Response {
+    pub(crate) fn audit(
+        &self,
+        kind: picket_audit::AuditKind,
+        actor: &str,
+        subject: &str,
+        data: serde_json::Value,
+    ) {
+        if let Some(a) = &self.auditor {
+            a.record(kind, actor, subject, data);
+        }
+    }
+
+    /// Whether the target is a protected asset (host or user) in the inventory.
+    pub(crate) fn protected(&self, target: &str) -> bool {
+        let Ok(engine) = self.engine.lock() else {
+            // A poisoned engine: treat every target as protected rather than guess.
+            return true;
+        };
+        let inv = &engine.knowledge().inventory;
+        inv.host(target).is_some_and(|a| a.protected)
+            || inv.user(target).is_some_and(|a| a.protected)
+    }
+
+    /// What ran, as the policy needs it, and whether automated response is paused.
+    pub(crate) async fn history(&self) -> Result<History, StoreError> {
+        let all = self.store.list_actions(None, HISTORY).await?;
+        let executed = all
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.state,
+                    ActionState::Approved
+                        | ActionState::Executing
+                        | ActionState::Succeeded
+                        | ActionState::RolledBack
+                )
+            })
+            .map(|a| Executed {
+                at: a.execution.started_at.unwrap_or(a.updated_at),
+                action: a.proposal.action.clone(),
+                target: a.proposal.target.clone(),
+                incident: a.proposal.incident.clone(),
+                automated: a.proposal.proposer.automated(),
+                undone: a.state == ActionState::RolledBack,
+            })
+            .collect();
+        let paused = self.store.response_pause().await?.map(|(why, _)| why);
+        Ok(History { executed, paused })
+    }
+
+    /// Decides and stores one proposal; the executor runs it once it is approved.
+    pub(crate) async fn propose(
+        &self,
+        mut proposal: Proposal,
+        undoes: Option<String>,
+    ) -> Result<ActionRecord, StoreError> {
+        proposal.protected = proposal.protected || self.protected(&proposal.target);
+        let now = Timestamp::now();
+        let decision = evaluate(&self.policy, &proposal, &self.history().await?, now);
+        let (state, needed) = match &decision.outcome {
+            Outcome::Allow => (ActionState::Approved, 0),
+            Outcome::NeedsApproval { approvals, .. } => (ActionState::AwaitingApproval, *approvals),
+            Outcome::Deny { .. } => (ActionState::Denied, 0),
+        };
+        let id = picket_core::hash::stable_id(
+            "act",
+            &[
+                decision.approval_hash.as_bytes(),
+                proposal.requester.as_bytes(),
+                now.to_string().as_bytes(),
+            ],
+        );
+        let trip = decision.trip_breaker.clone();
+        let record = ActionRecord {
+            id,
+            created_at: now,
+            updated_at: now,
+            state,
+            approvals_needed: needed,
+            proposal,
+            decision,
+            execution: Execution {
+                undoes,
+                ..Execution::default()
+            },
+        };
+        self.store.insert_action(&record).await?;
+        self.audit(
+            picket_audit::AuditKind::Action,
+            &actor(&record.proposal),
+            &format!("action:{}", record.id),
+            serde_json::json!({
+                "event": "proposed", "proposal": record.proposal, "decision": record.decision,
+                "state": state.as_str(), "undoes": record.execution.undoes,
+            }),
+        );
+        if let Some(why) = trip {
+            self.pause(&format!("escalation trigger: {why}"), Some(&record.id))
+                .await?;
+        }
+        if state == ActionState::Approved {
+            self.wake.notify_one();
+        }
+        Ok(record)
+    }
+
+    /// Pauses automated response and pages on-call (once per pause).
+    pub(crate) async fn pause(&self, reason: &str, cause: Option<&str>) -> Result<(), StoreError> {
+        let already = self.store.response_pause().await?.is_some();
+        self.store
+            .set_response_pause(Some(reason), Timestamp::now())
+            .await?;
+        if already {
+            return Ok(());
+        }
+        tracing::warn!(reason, "automated response paused");
+        self.audit(
+            picket_audit::AuditKind::System,
+            "picket",
+            "response",
+            serde_json::json!({"event": "paused", "reason": reason, "cause": cause}),
+        );
+        if self.responders.route("page_on_call", None).is_some() {
+            let page = Proposal {
+                action: "page_on_call".into(),
+                target: String::new(),
+                params: serde_json::json!({
+                    "message": format!("Picket paused automated response: {reason}"),
+                    "dedup_key": "response-paused",
+                }),
+                incident: None,
+                // The system's own safety page: a notification the policy still evaluates.
+                proposer: Proposer::Api,
+                requester: "picket".into(),
+                protected: false,
+                min_approvals: 0,
+            };
+            Box::pin(self.propose(page, None)).await?;
+        } else {
+            tracing::error!("no responder performs page_on_call: on-call was not paged");
+        }
+        Ok(())
+    }
+
+    /// Resumes automated response (a human's decision).
+    pub(crate) async fn resume(
+        &self,
+        by: &str,
+        reason: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let was = self.store.response_pause().await?;
+        self.store
+            .set_response_pause(None, Timestamp::now())
+            .await?;
+        if let Some((why, _)) = &was {
+            self.audit(
+                picket_audit::AuditKind::System,
+                &format!("token:{by}"),
+                "response",
+                serde_json::json!({"event": "resumed", "reason": reason, "was_paused_for": why}),
+            );
+            self.wake.notify_one();
+        }
+        Ok(was.map(|(w, _)| w))
+    }
+}
+
+/// Who proposed, as the audit trail names actors.
+pub(crate) fn actor(p: &Proposal) -> String {
+    match p.proposer {
+        Proposer::Playbook => format!("playbook:{}", p.requester),
+        Proposer::Agent => format!("agent:{}", p.requester),
+        Proposer::Mcp => format!("mcp:{}", p.requester),
+        Proposer::Analyst | Proposer::Api => format!("token:{}", p.requester),
+    }
+}
