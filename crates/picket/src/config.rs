@@ -470,12 +470,21 @@ impl Config {
                 "must be at least 1".into(),
             );
         }
-        if !(response.flood_factor >= 1.0) {
+        if response.flood_factor.is_nan() || response.flood_factor < 1.0 {
             cx.push(
                 spans.of("response"),
                 "response.flood_factor",
                 "must be at least 1".into(),
             );
+        }
+        if !response.playbooks.is_empty() {
+            let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+            let paths: Vec<PathBuf> = response.playbooks.iter().map(|p| dir.join(p)).collect();
+            if let Err(problems) = crate::cmd::pipeline::load_playbooks(&paths) {
+                for m in problems {
+                    cx.push(spans.of("response"), "response.playbooks", m);
+                }
+            }
         }
         let responders: Vec<picket_respond::ResponderConfig> =
             cx.section(&table, &spans, "responders");

@@ -60,6 +60,13 @@ enum Command {
     Audit(cmd::audit::Args),
     /// Response policy: check a policy file, evaluate a proposed action against it (runs nothing).
     Policy(cmd::policy::Args),
+    /// Response playbooks: check files, dry-run them on an incident (runs nothing).
+    Playbook(cmd::playbook::Args),
+    /// Response actions through the running service: review queue, approve, reject, roll back,
+    /// pause or resume automated response.
+    Actions(cmd::actions::Args),
+    /// Responders: the vendor integrations that carry out actions.
+    Responders(cmd::responders::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -85,6 +92,9 @@ fn main() -> ExitCode {
         Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
         Command::Audit(a) => cmd::audit::run(cli.config.as_deref(), a),
         Command::Policy(a) => cmd::policy::run(a),
+        Command::Playbook(a) => cmd::playbook::run(cli.config.as_deref(), a),
+        Command::Actions(a) => cmd::actions::run(cli.config.as_deref(), a),
+        Command::Responders(a) => cmd::responders::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
     };

@@ -110,7 +110,8 @@ pub fn default_catalog() -> Vec<ActionSpec> {
         spec("notify", ReadOnly, None, Option::None, false),
         spec("create_case", ReadOnly, Incident, Option::None, false),
         spec("create_alert", ReadOnly, Incident, Option::None, false),
-        spec("page_on_call", Low, None, Option::None, false),
+        // Paging changes no system state: a notification, like `notify`.
+        spec("page_on_call", ReadOnly, None, Option::None, false),
         spec("block_ip", Low, Ip, Some("unblock_ip"), true),
         spec("unblock_ip", Low, Ip, Some("block_ip"), false),
         spec("disable_user", Medium, User, Some("enable_user"), true),

@@ -88,6 +88,7 @@ pub async fn prepare_with_auth(
         action_timeout: std::time::Duration::from_secs(
             pipeline.response.action_timeout_secs.max(1),
         ),
+        playbooks: pipeline.playbooks.clone(),
     });
     let shared = state::Shared {
         engine,
@@ -95,7 +96,7 @@ pub async fn prepare_with_auth(
         metrics: Arc::new(metrics::Metrics::new()),
         enricher: pipeline.enricher.clone(),
         auditor: pipeline.auditor.clone(),
-        response,
+        response: response.clone(),
         flood: Arc::new(response::flood::FloodGuard::new(
             pipeline.response.flood_min_per_minute,
             pipeline.response.flood_factor,
@@ -109,6 +110,11 @@ pub async fn prepare_with_auth(
         config.worker_batch,
         (rebuild_cfg, rebuild_knowledge, config.engine_max_groups),
     );
+    let worker = if pipeline.playbooks.is_empty() {
+        worker
+    } else {
+        worker.with_playbooks(response.clone())
+    };
     let worker = match &pipeline.auditor {
         Some(a) => worker.with_auditor(a.clone()),
         None => worker,
@@ -133,6 +139,12 @@ pub async fn prepare_with_auth(
 /// many ran. For tests and embedding; `serve` runs the loop itself.
 pub async fn execute_approved(state: &AppState) -> Result<usize, picket_store::StoreError> {
     response::executor::run_pending(state.response()).await
+}
+
+/// Runs playbooks on incidents of the last day they have not run on (what the executor does on
+/// start).
+pub async fn rescan_playbooks(state: &AppState) -> Result<usize, picket_store::StoreError> {
+    state.response().rescan_playbooks().await
 }
 
 /// Resolves actions a stopped process left executing (what the executor does on start).

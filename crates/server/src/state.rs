@@ -36,6 +36,8 @@ pub struct Pipeline {
     pub policy: Option<picket_policy::Policy>,
     /// The responders that carry out approved actions (none: actions wait, then fail `no_responder`).
     pub responders: picket_respond::Responders,
+    /// Playbooks run on incidents as they are triaged (checked with `picket playbook check`).
+    pub playbooks: Vec<picket_playbook::Playbook>,
     pub response: ResponseSettings,
 }
 

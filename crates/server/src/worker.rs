@@ -88,6 +88,8 @@ pub struct Worker {
     intel: Option<crate::enrichment::IntelPath>,
     /// Every committed assessment is recorded as a decision.
     auditor: Option<crate::audit::Auditor>,
+    /// Runs playbooks on committed incidents.
+    response: Option<Arc<crate::response::Response>>,
 }
 
 /// How long the idle worker sleeps before looking at the queue without being woken.
@@ -113,7 +115,13 @@ impl Worker {
             unsaved: None,
             intel: None,
             auditor: None,
+            response: None,
         }
+    }
+
+    pub(crate) fn with_playbooks(mut self, response: Arc<crate::response::Response>) -> Self {
+        self.response = Some(response);
+        self
     }
 
     pub(crate) fn with_auditor(mut self, auditor: crate::audit::Auditor) -> Self {
@@ -245,6 +253,12 @@ impl Worker {
                     }),
                 );
             }
+        }
+        if let Some(r) = &self.response
+            && let Err(e) = r.run_playbooks(&step.incidents).await
+        {
+            // The incidents are committed; the rescan at the next start runs what was missed.
+            tracing::error!(error = %e, "running playbooks failed");
         }
         let now = Timestamp::now();
         for r in &received {

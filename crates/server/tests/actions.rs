@@ -61,6 +61,7 @@ async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
         auditor: None,
         policy: None,
         responders: Default::default(),
+        playbooks: Vec::new(),
         response: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)

@@ -97,6 +97,7 @@ fn pipeline() -> Pipeline {
         auditor: None,
         policy: None,
         responders: Default::default(),
+        playbooks: Vec::new(),
         response: Default::default(),
     }
 }

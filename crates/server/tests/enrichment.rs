@@ -102,6 +102,7 @@ async fn start(
         auditor: None,
         policy: None,
         responders: Default::default(),
+        playbooks: Vec::new(),
         response: Default::default(),
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)

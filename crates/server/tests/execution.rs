@@ -69,6 +69,7 @@ async fn setup(
         )
         .map_err(|(n, e)| format!("{n}: {e}"))
         .unwrap(),
+        playbooks: Vec::new(),
         response: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)

@@ -183,6 +183,17 @@ pub trait Store: Send + Sync {
     /// Why and since when automated response is paused.
     async fn response_pause(&self) -> Result<Option<(String, Timestamp)>>;
 
+    /// Records that a playbook version runs on an incident. `false` when it already did (the caller
+    /// must not run it again).
+    async fn claim_playbook_run(
+        &self,
+        incident_id: &str,
+        playbook: &str,
+        version: &str,
+        sha256: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).
     async fn put_intel_result(

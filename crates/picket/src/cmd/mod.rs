@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod actions;
 pub mod attack;
 pub mod audit;
 pub mod bench;
@@ -14,7 +15,9 @@ pub mod intel;
 pub mod normalize;
 pub mod persist;
 pub mod pipeline;
+pub mod playbook;
 pub mod policy;
+pub mod responders;
 pub mod schema;
 pub mod serve;
 pub mod triage;

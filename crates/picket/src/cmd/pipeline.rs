@@ -404,3 +404,66 @@ pub fn responders(
     picket_respond::Responders::build(&list, picket_respond::Context { observer })
         .map_err(|(name, e)| anyhow::anyhow!("responder `{name}`: {e}"))
 }
+
+/// Every `*.toml` file a path names (itself, or the files of a directory, sorted).
+pub fn playbook_files(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<_> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Loads and checks playbook files; every problem of every file at once.
+pub fn load_playbooks(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<picket_playbook::Playbook>, Vec<String>> {
+    let files = playbook_files(paths).map_err(|e| vec![format!("{e:#}")])?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for f in files {
+        let shown = f.display().to_string();
+        match std::fs::read_to_string(&f) {
+            Ok(text) => match picket_playbook::load(&text, &shown) {
+                Ok(p) => out.push(p),
+                Err(errs) => problems.extend(errs.iter().map(ToString::to_string)),
+            },
+            Err(e) => problems.push(format!("{shown}: {e}")),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &out {
+        if !seen.insert(p.name.clone()) {
+            problems.push(format!(
+                "{}: playbook `{}` is defined twice",
+                p.file, p.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The playbooks `[response] playbooks` names.
+pub fn playbooks(cfg: &Config) -> anyhow::Result<Vec<picket_playbook::Playbook>> {
+    let paths: Vec<_> = cfg
+        .response
+        .playbooks
+        .iter()
+        .map(|p| cfg.resolve(p))
+        .collect();
+    load_playbooks(&paths).map_err(|p| anyhow::anyhow!("playbooks:\n{}", p.join("\n")))
+}

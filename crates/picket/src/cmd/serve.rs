@@ -89,6 +89,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             None => None,
         },
         responders: picket_respond::Responders::default(),
+        playbooks: pipeline::playbooks(&cfg)?,
         response: picket_server::ResponseSettings {
             action_timeout_secs: cfg.response.action_timeout_secs,
             flood_min_per_minute: cfg.response.flood_min_per_minute,

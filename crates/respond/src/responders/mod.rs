@@ -2,20 +2,20 @@
 
 use std::sync::Arc;
 
-use picket_enrich::{Http, Observer};
+use picket_enrich::{Http, Observer, Secret};
 
 use crate::config::ResponderConfig;
 use crate::responder::{ActionDef, RespondError, Responder};
 
 mod crowdstrike;
-// mod defender;
-// mod entra;
-// mod http;
-// mod okta;
+mod defender;
+mod entra;
+mod http;
+mod okta;
 mod pagerduty;
-// mod slack;
-// mod teams;
-// mod thehive;
+mod slack;
+mod teams;
+mod thehive;
 mod webhook;
 
 /// Builds a responder from a checked config.
@@ -53,13 +53,13 @@ pub struct Kind {
 /// Every responder kind. Adding one: a file here and a row in this table.
 pub static KINDS: &[&Kind] = &[
     &crowdstrike::KIND,
-    // &defender::KIND,
-    // &entra::KIND,
-    // &okta::KIND,
-    // &http::KIND,
-    // &thehive::KIND,
-    // &slack::KIND,
-    // &teams::KIND,
+    &defender::KIND,
+    &entra::KIND,
+    &okta::KIND,
+    &http::KIND,
+    &thehive::KIND,
+    &slack::KIND,
+    &teams::KIND,
     &pagerduty::KIND,
     &webhook::KIND,
 ];
@@ -108,6 +108,139 @@ pub(crate) fn refused(reply: &picket_enrich::http::Reply) -> RespondError {
     RespondError::Rejected {
         status: reply.status,
         message: reply.snippet(300),
+    }
+}
+
+/// `s` with every byte outside the RFC 3986 unreserved set (`A-Z a-z 0-9 - . _ ~`) percent-encoded:
+/// safe as one path segment or one query value.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `base` with `segments` appended as path segments, each percent-encoded as needed (a `/` or `#`
+/// in a user name stays part of that one segment).
+pub(crate) fn with_segments(
+    mut base: url::Url,
+    segments: &[&str],
+) -> Result<url::Url, RespondError> {
+    base.path_segments_mut()
+        .map_err(|()| picket_enrich::ConnectorError::Config("base_url cannot take a path".into()))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(base)
+}
+
+/// A webhook URL that is itself the secret (Slack, Teams): whoever has it can post. It is read from
+/// `secret_env`/`secret_file`, and its path and query values are kept out of call events and error
+/// messages.
+pub(crate) struct SecretUrl {
+    url: url::Url,
+    /// Substrings that must not reach a log line: the whole URL, its path, its query values.
+    hidden: Vec<String>,
+}
+
+impl SecretUrl {
+    /// The URL and an HTTP client that never retries (posting a message twice is visible). The
+    /// client's own secret is the URL's path, so call events show only scheme and host.
+    pub(crate) fn build(c: &ResponderConfig, ctx: &Context) -> Result<(Self, Http), RespondError> {
+        let config = |m: String| RespondError::from(picket_enrich::ConnectorError::Config(m));
+        let secret = c
+            .secret()
+            .map_err(|e| config(e.to_string()))?
+            .ok_or_else(|| {
+                config("no webhook URL configured (secret_env or secret_file)".into())
+            })?;
+        // `url::ParseError` never repeats its input, so the message cannot carry the secret.
+        let url = url::Url::parse(secret.expose())
+            .map_err(|e| config(format!("the webhook URL (secret) is not a URL: {e}")))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            s => {
+                return Err(config(format!(
+                    "the webhook URL (secret) must be https, not {s}"
+                )));
+            }
+        }
+        let mut hidden = vec![secret.expose().to_owned(), url.as_str().to_owned()];
+        if url.path().len() > 1 {
+            hidden.push(url.path().to_owned());
+        }
+        if let Some(q) = url.query() {
+            hidden.push(q.to_owned());
+        }
+        for (_, v) in url.query_pairs() {
+            if v.len() >= 8 {
+                hidden.push(percent_encode(&v));
+                hidden.push(v.into_owned());
+            }
+        }
+        // Longest first, so a part is never left half-redacted by a shorter one.
+        hidden.sort_by_key(|h| std::cmp::Reverse(h.len()));
+        hidden.dedup();
+        let path = Secret::new(url.path());
+        let http = Http::new(
+            &c.name,
+            None,
+            Some(path),
+            c.retry_policy(),
+            ctx.observer.clone(),
+        )?
+        .with_retries(0);
+        Ok((Self { url, hidden }, http))
+    }
+
+    pub(crate) fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.hidden
+            .iter()
+            .fold(text.to_owned(), |t, h| t.replace(h.as_str(), "***"))
+    }
+
+    /// The error with any part of the URL that the receiver echoed back redacted.
+    pub(crate) fn redact_error(&self, e: picket_enrich::ConnectorError) -> RespondError {
+        redact_error(e, |m| self.redact(m)).into()
+    }
+}
+
+/// `e` with `redact` applied to the text it carries (a vendor body that echoed a credential).
+pub(crate) fn redact_error(
+    e: picket_enrich::ConnectorError,
+    redact: impl Fn(&str) -> String,
+) -> picket_enrich::ConnectorError {
+    use picket_enrich::ConnectorError as E;
+    match e {
+        E::Unauthorized(m) => E::Unauthorized(redact(&m)),
+        E::Forbidden(m) => E::Forbidden(redact(&m)),
+        E::Server { status, message } => E::Server {
+            status,
+            message: redact(&message),
+        },
+        E::Http { status, message } => E::Http {
+            status,
+            message: redact(&message),
+        },
+        E::Malformed(m) => E::Malformed(redact(&m)),
+        E::Transport(m) => E::Transport(redact(&m)),
+        E::Config(m) => E::Config(redact(&m)),
+        other => other,
     }
 }
 

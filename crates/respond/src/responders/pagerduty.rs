@@ -121,11 +121,9 @@ impl Responder for PagerDuty {
             .send("page_on_call", |c| c.post(url.clone()).json(&body))
             .await?;
         // 202 accepted; 400 an invalid event with `errors`; 429 and 5xx are retried by `send`.
-        let r: EnqueueReply = reply.json().or_else(|_| {
-            Err(ConnectorError::Http {
-                status: reply.status,
-                message: reply.snippet(200),
-            })
+        let r: EnqueueReply = reply.json().map_err(|_| ConnectorError::Http {
+            status: reply.status,
+            message: reply.snippet(200),
         })?;
         if !reply.is_success() || r.status != "success" {
             return Err(RespondError::Rejected {

@@ -106,13 +106,18 @@ fn check(c: &ResponderConfig) -> Vec<(String, String)> {
 fn build(c: &ResponderConfig, ctx: Context) -> Result<Arc<dyn Responder>, RespondError> {
     let http = http_client(c, None, &ctx)?;
     let retries = if idempotent(c) { c.retries } else { 0 };
+    // Posted to exactly as configured (the client's base URL gains a trailing slash).
+    let url = url::Url::parse(c.base_url.as_deref().unwrap_or_default())
+        .map_err(|e| picket_enrich::ConnectorError::Config(format!("base_url: {e}")))?;
     Ok(Arc::new(Webhook {
+        url,
         http: http.with_retries(retries),
         actions: actions(c),
     }))
 }
 
 struct Webhook {
+    url: url::Url,
     http: Http,
     actions: Vec<ActionDef>,
 }
@@ -148,7 +153,7 @@ impl Responder for Webhook {
             true => Some(signature(self.http.secret()?.expose().as_bytes(), &body)),
             false => None,
         };
-        let url = self.http.url("")?;
+        let url = self.url.clone();
         let reply = self
             .http
             .send(&req.action, |c| {

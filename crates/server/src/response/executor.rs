@@ -30,6 +30,9 @@ pub(crate) fn spawn(
         if let Err(e) = recover(&resp).await {
             tracing::error!(error = %e, "recovering interrupted actions failed");
         }
+        if let Err(e) = resp.rescan_playbooks().await {
+            tracing::error!(error = %e, "running playbooks on recent incidents failed");
+        }
         loop {
             if *stop.borrow() {
                 break;

@@ -32,6 +32,8 @@ pub(crate) struct Response {
     pub(crate) wake: Notify,
     /// Limit on one action's run, all its vendor calls and retries included.
     pub(crate) action_timeout: std::time::Duration,
+    /// Playbooks run on incidents as the worker commits them.
+    pub(crate) playbooks: Vec<picket_playbook::Playbook>,
 }
 
 impl Response {
@@ -139,6 +141,91 @@ impl Response {
             self.wake.notify_one();
         }
         Ok(record)
+    }
+
+    /// Runs every matching playbook on these incidents, once per (incident, playbook version): each
+    /// proposal it makes goes through [`Response::propose`] like any other.
+    pub(crate) async fn run_playbooks(
+        &self,
+        incidents: &[picket_core::Incident],
+    ) -> Result<usize, StoreError> {
+        let mut proposed = 0;
+        for inc in incidents {
+            for pb in &self.playbooks {
+                match pb.matches(inc) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(playbook = %pb.name, incident = %inc.id, error = %e, "playbook trigger failed");
+                        continue;
+                    }
+                }
+                if !self
+                    .store
+                    .claim_playbook_run(
+                        &inc.id,
+                        &pb.name,
+                        &pb.version,
+                        &pb.sha256,
+                        Timestamp::now(),
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                let subject = format!("incident:{}", inc.id);
+                let actor = format!("playbook:{}", pb.name);
+                match pb.plan(inc) {
+                    Ok(plan) => {
+                        self.audit(
+                            picket_audit::AuditKind::Decision,
+                            &actor,
+                            &subject,
+                            serde_json::json!({
+                                "event": "playbook_run", "playbook": pb.name, "version": pb.version,
+                                "sha256": pb.sha256,
+                                "steps": plan.iter().map(|s| serde_json::json!({"step": s.step, "kind": s.kind, "note": s.note})).collect::<Vec<_>>(),
+                            }),
+                        );
+                        tracing::info!(playbook = %pb.name, incident = %inc.id, steps = plan.len(), "playbook ran");
+                        for p in plan.into_iter().filter_map(|s| s.proposal) {
+                            Box::pin(self.propose(p, None)).await?;
+                            proposed += 1;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(playbook = %pb.name, incident = %inc.id, error = %e, "playbook failed on this incident");
+                        self.audit(
+                            picket_audit::AuditKind::Decision,
+                            &actor,
+                            &subject,
+                            serde_json::json!({"event": "playbook_failed", "playbook": pb.name, "version": pb.version, "error": e.to_string()}),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(proposed)
+    }
+
+    /// Runs playbooks on incidents active in the last day that they have not run on (a crash between
+    /// the triage commit and the playbook run loses nothing).
+    pub(crate) async fn rescan_playbooks(&self) -> Result<usize, StoreError> {
+        if self.playbooks.is_empty() {
+            return Ok(0);
+        }
+        let since = Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(24))
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let incidents = self
+            .store
+            .list_incidents(&picket_store::IncidentFilter {
+                since: Some(since),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await?;
+        self.run_playbooks(&incidents).await
     }
 
     /// Pauses automated response and pages on-call (once per pause).

@@ -476,6 +476,27 @@ impl Store for SqliteStore {
         actions::pause(&self.reader).await
     }
 
+    async fn claim_playbook_run(
+        &self,
+        incident_id: &str,
+        playbook: &str,
+        version: &str,
+        sha256: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT OR IGNORE INTO playbook_runs (incident_id, playbook, version, sha256, at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(incident_id)
+        .bind(playbook)
+        .bind(version)
+        .bind(sha256)
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn append_audit(
         &self,
         records: Vec<picket_audit::NewRecord>,

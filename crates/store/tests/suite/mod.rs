@@ -952,4 +952,33 @@ pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<
     );
     s.set_response_pause(None, ts(30)).await.unwrap();
     assert!(s.response_pause().await.unwrap().is_none());
+
+    // A playbook version runs once per incident, also after a reopen; a new version runs again.
+    assert!(
+        s.claim_playbook_run("inc_1", "c2", "1.0", "aa", ts(40))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_playbook_run("inc_1", "c2", "1.0", "aa", ts(41))
+            .await
+            .unwrap()
+    );
+    drop(s);
+    let s = h.open().await;
+    assert!(
+        !s.claim_playbook_run("inc_1", "c2", "1.0", "aa", ts(42))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_playbook_run("inc_1", "c2", "1.1", "bb", ts(43))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_playbook_run("inc_2", "c2", "1.0", "aa", ts(44))
+            .await
+            .unwrap()
+    );
 }
