@@ -183,7 +183,7 @@ pub async fn serve_until(
         .enricher()
         .map(|e| enrichment::spawn_refreshers(e))
         .unwrap_or_default();
-    let sweeper = response::timeouts::spawn(store.clone(), auditor.clone());
+    let sweeper = response::timeouts::spawn(state.response().clone());
     let executor = response::executor::spawn(state.response().clone(), stop_rx.clone());
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let served = axum::serve(listener, router(state))

@@ -33,6 +33,14 @@ async fn setup(
     dir: &std::path::Path,
     responders: &[ResponderConfig],
 ) -> (axum::Router, AppState, Arc<dyn Store>) {
+    setup_with(dir, responders, Vec::new()).await
+}
+
+async fn setup_with(
+    dir: &std::path::Path,
+    responders: &[ResponderConfig],
+    playbooks: Vec<picket_playbook::Playbook>,
+) -> (axum::Router, AppState, Arc<dyn Store>) {
     let token = |name: &str, secret: &str, role| {
         let p = dir.join(format!("{name}.token"));
         std::fs::write(&p, secret).unwrap();
@@ -69,7 +77,7 @@ async fn setup(
         )
         .map_err(|(n, e)| format!("{n}: {e}"))
         .unwrap(),
-        playbooks: Vec::new(),
+        playbooks,
         response: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
@@ -411,4 +419,92 @@ async fn a_pause_holds_automated_actions_until_a_human_resumes() {
     assert_eq!(v["paused"], false);
     picket_server::execute_approved(&state).await.unwrap();
     assert_eq!(action(&r, "act_auto").await["state"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_playbook_runs_once_per_incident_and_a_repeated_target_trips_the_breaker() {
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let responders = [
+        webhook("fw", &hook.uri(), &["block_ip", "unblock_ip"], true),
+        webhook("oncall", &hook.uri(), &["page_on_call"], true),
+    ];
+    // A (misbehaving) playbook that blocks the same address four times.
+    let pb = picket_playbook::load(
+        r#"name = "hammer"
+version = "1"
+[trigger]
+verdicts = ["malicious"]
+[[steps]]
+type = "for_each"
+in = "[1, 2, 3, 4]"
+[[steps.steps]]
+type = "action"
+action = "block_ip"
+target = "198.51.100.9"
+params = { round = "{{ item }}" }
+"#,
+        "hammer.toml",
+    )
+    .unwrap();
+    let (r, state, store) = setup_with(dir.path(), &responders, vec![pb]).await;
+    let mut inc: picket_core::Incident = serde_json::from_str(include_str!(
+        "../../playbook/tests/fixtures/c2-incident.json"
+    ))
+    .unwrap();
+    inc.last_seen = jiff::Timestamp::now();
+    store.upsert_incidents(&[inc]).await.unwrap();
+
+    assert_eq!(picket_server::rescan_playbooks(&state).await.unwrap(), 4);
+    assert_eq!(
+        picket_server::rescan_playbooks(&state).await.unwrap(),
+        0,
+        "once per incident"
+    );
+    let all = store.list_actions(None, 100).await.unwrap();
+    let blocks: Vec<_> = all
+        .iter()
+        .filter(|a| a.proposal.action == "block_ip")
+        .collect();
+    assert_eq!(blocks.len(), 4);
+    assert_eq!(
+        blocks
+            .iter()
+            .filter(|a| a.state == ActionState::Approved)
+            .count(),
+        3
+    );
+    let fourth = blocks
+        .iter()
+        .find(|a| a.state == ActionState::AwaitingApproval)
+        .expect("the fourth waits");
+    assert!(fourth.decision.trip_breaker.is_some());
+    assert_eq!(fourth.proposal.proposer, Proposer::Playbook);
+    // Automated response is paused and on-call paged.
+    let (_, v) = call(&r, Method::GET, "/api/v1/response", RITA, Value::Null).await;
+    assert_eq!(v["paused"], true, "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("198.51.100.9"),
+        "{v}"
+    );
+    picket_server::execute_approved(&state).await.unwrap();
+    let sent = hook.received_requests().await.unwrap();
+    let actions: Vec<String> = sent
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        ["page_on_call"],
+        "the approved automated blocks wait while paused"
+    );
 }

@@ -244,25 +244,40 @@ impl Response {
             "response",
             serde_json::json!({"event": "paused", "reason": reason, "cause": cause}),
         );
-        if self.responders.route("page_on_call", None).is_some() {
-            let page = Proposal {
-                action: "page_on_call".into(),
-                target: String::new(),
-                params: serde_json::json!({
-                    "message": format!("Picket paused automated response: {reason}"),
-                    "dedup_key": "response-paused",
-                }),
-                incident: None,
-                // The system's own safety page: a notification the policy still evaluates.
-                proposer: Proposer::Api,
-                requester: "picket".into(),
-                protected: false,
-                min_approvals: 0,
-            };
-            Box::pin(self.propose(page, None)).await?;
-        } else {
-            tracing::error!("no responder performs page_on_call: on-call was not paged");
+        self.page(
+            &format!("Picket paused automated response: {reason}"),
+            "response-paused",
+            None,
+        )
+        .await
+    }
+
+    /// Pages on-call through the `page_on_call` responder (a read-only notification the policy still
+    /// evaluates); logs an error when none is configured.
+    pub(crate) async fn page(
+        &self,
+        message: &str,
+        dedup_key: &str,
+        incident: Option<String>,
+    ) -> Result<(), StoreError> {
+        if self.responders.route("page_on_call", None).is_none() {
+            tracing::error!(
+                message,
+                "no responder performs page_on_call: on-call was not paged"
+            );
+            return Ok(());
         }
+        let page = Proposal {
+            action: "page_on_call".into(),
+            target: String::new(),
+            params: serde_json::json!({ "message": message, "dedup_key": dedup_key }),
+            incident,
+            proposer: Proposer::Api,
+            requester: "picket".into(),
+            protected: false,
+            min_approvals: 0,
+        };
+        Box::pin(self.propose(page, None)).await?;
         Ok(())
     }
 

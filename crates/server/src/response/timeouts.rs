@@ -46,17 +46,40 @@ pub async fn sweep_action_timeouts(
     Ok(out)
 }
 
-pub(crate) fn spawn(
-    store: Arc<dyn Store>,
-    auditor: Option<Auditor>,
-) -> tokio::task::JoinHandle<()> {
+/// Sweeps every [`SWEEP_EVERY`]; critical actions escalated on timeout page on-call.
+pub(crate) fn spawn(resp: Arc<super::Response>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(SWEEP_EVERY).await;
-            if let Err(e) =
-                sweep_action_timeouts(store.as_ref(), auditor.as_ref(), Timestamp::now()).await
-            {
-                tracing::error!(error = %e, "approval timeout sweep failed");
+            let swept =
+                sweep_action_timeouts(resp.store.as_ref(), resp.auditor.as_ref(), Timestamp::now())
+                    .await;
+            let escalated = match swept {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::error!(error = %e, "approval timeout sweep failed");
+                    continue;
+                }
+            };
+            for (id, behaviour) in escalated {
+                if behaviour != TimeoutBehavior::EscalateToOnCall {
+                    continue;
+                }
+                let incident = resp
+                    .store
+                    .get_action(&id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|(a, _)| a.proposal.incident);
+                let message =
+                    format!("Critical action {id} is still waiting for approval past its timeout");
+                if let Err(e) = resp
+                    .page(&message, &format!("timeout-{id}"), incident)
+                    .await
+                {
+                    tracing::error!(error = %e, "paging on-call failed");
+                }
             }
         }
     })
