@@ -140,6 +140,29 @@ checkpoint_every = 1000
 # The response policy every proposed action goes through (docs/policy.md; `picket policy check FILE`).
 # Unset: built-in defaults (the seeds' tiers, at most 100 IP blocks per hour, 5 hosts isolated at once).
 # policy = "policy.toml"
+# Playbooks run on incidents as they are triaged (docs/playbooks.md; `picket playbook check`): files
+# or directories of *.toml.
+playbooks = []
+# Limit on one action's run at its responder, all vendor calls and retries included.
+action_timeout_secs = 120
+# Alert-flood guard: a minute with more alerts than this AND more than flood_factor times the previous
+# hour's median pauses automated response (never ingestion) and pages on-call. 0 disables it.
+flood_min_per_minute = 5000
+flood_factor = 10.0
+
+# Responders carry out approved actions at the vendors (docs/response.md; `picket responders list`).
+# Secrets come from an environment variable or a file, never from this file. Repeat for more.
+# [[responders]]
+# name = "falcon"
+# kind = "crowdstrike"              # crowdstrike, defender, entra, okta, http, thehive, slack, teams, pagerduty, webhook
+# base_url = "https://api.crowdstrike.com"
+# client_id = "…"                   # OAuth kinds (crowdstrike, defender, entra)
+# tenant_id = "…"                   # defender, entra
+# secret_env = "FALCON_CLIENT_SECRET"
+# timeout_ms = 10000
+# retries = 2                       # only for calls that are safe to repeat
+# actions = ["isolate_host", "release_host"]   # default: every action the kind performs
+# [responders.options]              # kind-specific, see docs/response.md
 
 # Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
 # Give at least one of rule (regex on the rule name), rule_id, host, network.
