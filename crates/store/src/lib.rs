@@ -173,6 +173,16 @@ pub trait Store: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<ActionRecord>>;
 
+    /// What the policy needs to decide a proposal: actions approved or past it (approved, executing,
+    /// succeeded, rolled back) changed at or after `since`, plus the still-active ones (approved,
+    /// executing, succeeded) of `incident` whatever their age (blast radius per incident). `at` is
+    /// when it started executing, else when it was last changed; rolled back ones are `undone`.
+    async fn policy_history(
+        &self,
+        since: Timestamp,
+        incident: Option<&str>,
+    ) -> Result<Vec<picket_policy::Executed>>;
+
     /// Approved actions waiting for the executor, oldest first.
     async fn approved_actions(&self, limit: u32) -> Result<Vec<ActionRecord>>;
 

@@ -88,19 +88,29 @@ pub(crate) async fn recover(resp: &Response) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs every approved action waiting, oldest first. While automated response is paused, actions
-/// that no human approved stay approved and wait.
+/// Runs every approved action waiting, oldest first, in batches. While automated response is
+/// paused, actions that no human approved stay approved and wait.
 pub(crate) async fn run_pending(resp: &Response) -> Result<usize, StoreError> {
-    let paused = resp.store.response_pause().await?.is_some();
+    const BATCH: u32 = 100;
     let mut ran = 0;
-    for a in resp.store.approved_actions(100).await? {
-        if paused && a.proposal.proposer.automated() && a.approvals_needed == 0 {
-            continue;
+    loop {
+        let paused = resp.paused().await?.is_some();
+        let batch = resp.store.approved_actions(BATCH).await?;
+        let full = batch.len() == BATCH as usize;
+        let mut ran_now = 0;
+        for a in batch {
+            if paused && a.proposal.proposer.automated() && a.approvals_needed == 0 {
+                continue;
+            }
+            run_one(resp, a).await?;
+            ran_now += 1;
         }
-        run_one(resp, a).await?;
-        ran += 1;
+        ran += ran_now;
+        // Held actions fill the batch without running: stop rather than spin.
+        if !full || ran_now == 0 {
+            return Ok(ran);
+        }
     }
-    Ok(ran)
 }
 
 async fn run_one(resp: &Response, a: ActionRecord) -> Result<(), StoreError> {

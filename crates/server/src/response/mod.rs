@@ -10,16 +10,13 @@ pub(crate) mod timeouts;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use picket_policy::{Executed, History, Outcome, Proposal, Proposer, evaluate};
+use picket_policy::{History, Outcome, Proposal, Proposer, evaluate};
 use picket_respond::Responders;
 use picket_store::{ActionRecord, ActionState, Execution, Store, StoreError};
 use picket_triage::Engine;
 use tokio::sync::Notify;
 
 use crate::audit::Auditor;
-
-/// How many past actions count toward the policy's windows.
-const HISTORY: u32 = 10_000;
 
 /// The response side of the service, shared by the routes, the worker and the executor.
 pub(crate) struct Response {
@@ -34,6 +31,9 @@ pub(crate) struct Response {
     pub(crate) action_timeout: std::time::Duration,
     /// Playbooks run on incidents as the worker commits them.
     pub(crate) playbooks: Vec<picket_playbook::Playbook>,
+    /// The pause as last read from or written to the store (`None`: not read yet). This process is
+    /// the only writer, so the store is read once.
+    pub(crate) pause_cache: Mutex<Option<Option<String>>>,
 }
 
 impl Response {
@@ -60,31 +60,44 @@ impl Response {
             || inv.user(target).is_some_and(|a| a.protected)
     }
 
-    /// What ran, as the policy needs it, and whether automated response is paused.
-    pub(crate) async fn history(&self) -> Result<History, StoreError> {
-        let all = self.store.list_actions(None, HISTORY).await?;
-        let executed = all
+    /// The longest window any rule of the policy looks back over.
+    fn longest_window(&self) -> u64 {
+        let p = &self.policy;
+        p.rate_limits
             .iter()
-            .filter(|a| {
-                matches!(
-                    a.state,
-                    ActionState::Approved
-                        | ActionState::Executing
-                        | ActionState::Succeeded
-                        | ActionState::RolledBack
-                )
-            })
-            .map(|a| Executed {
-                at: a.execution.started_at.unwrap_or(a.updated_at),
-                action: a.proposal.action.clone(),
-                target: a.proposal.target.clone(),
-                incident: a.proposal.incident.clone(),
-                automated: a.proposal.proposer.automated(),
-                undone: a.state == ActionState::RolledBack,
-            })
-            .collect();
-        let paused = self.store.response_pause().await?.map(|(why, _)| why);
+            .map(|r| r.per_secs)
+            .chain(p.blast_radius.iter().map(|b| b.window_secs))
+            .chain([p.breaker.window_secs])
+            .max()
+            .unwrap_or(3600)
+    }
+
+    /// What ran, as the policy needs it for a proposal about `incident`, and whether automated
+    /// response is paused: the actions within the policy's longest window, and the incident's active
+    /// containment whatever its age.
+    pub(crate) async fn history(&self, incident: Option<&str>) -> Result<History, StoreError> {
+        let secs = i64::try_from(self.longest_window()).unwrap_or(i64::MAX);
+        let since = Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_secs(secs))
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let executed = self.store.policy_history(since, incident).await?;
+        let paused = self.paused().await?;
         Ok(History { executed, paused })
+    }
+
+    /// Why automated response is paused, if it is.
+    pub(crate) async fn paused(&self) -> Result<Option<String>, StoreError> {
+        if let Some(p) = self
+            .pause_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(p);
+        }
+        let p = self.store.response_pause().await?.map(|(why, _)| why);
+        *self.pause_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+        Ok(p)
     }
 
     /// Decides and stores one proposal; the executor runs it once it is approved.
@@ -95,7 +108,8 @@ impl Response {
     ) -> Result<ActionRecord, StoreError> {
         proposal.protected = proposal.protected || self.protected(&proposal.target);
         let now = Timestamp::now();
-        let decision = evaluate(&self.policy, &proposal, &self.history().await?, now);
+        let history = self.history(proposal.incident.as_deref()).await?;
+        let decision = evaluate(&self.policy, &proposal, &history, now);
         let (state, needed) = match &decision.outcome {
             Outcome::Allow => (ActionState::Approved, 0),
             Outcome::NeedsApproval { approvals, .. } => (ActionState::AwaitingApproval, *approvals),
@@ -234,6 +248,7 @@ impl Response {
         self.store
             .set_response_pause(Some(reason), Timestamp::now())
             .await?;
+        *self.pause_cache.lock().unwrap_or_else(|e| e.into_inner()) = None;
         if already {
             return Ok(());
         }
@@ -291,6 +306,7 @@ impl Response {
         self.store
             .set_response_pause(None, Timestamp::now())
             .await?;
+        *self.pause_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(None);
         if let Some((why, _)) = &was {
             self.audit(
                 picket_audit::AuditKind::System,

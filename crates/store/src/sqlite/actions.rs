@@ -47,16 +47,6 @@ fn opt_json<T: serde::de::DeserializeOwned>(v: Option<String>, what: &str) -> Re
     v.map(|s| parse(&s, what)).transpose()
 }
 
-async fn fetch(tx: &mut sqlx::SqliteConnection, id: &str) -> Result<Option<ActionRecord>> {
-    sqlx::query("SELECT * FROM actions WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_action)
-        .transpose()
-}
-
 pub(super) async fn claim(
     w: &sqlx::SqlitePool,
     id: &str,
@@ -64,25 +54,22 @@ pub(super) async fn claim(
     undo: Option<&UndoPlan>,
     now: Timestamp,
 ) -> Result<Option<ActionRecord>> {
-    let mut tx = w.begin().await?;
+    // One statement: the compare-and-set and the read of the result are atomic without a transaction.
     let undo = undo.map(|u| json(u, "action undo")).transpose()?;
-    let done = sqlx::query(
+    sqlx::query(
         "UPDATE actions SET state = 'executing', attempts = attempts + 1, responder = ?, undo = ?, \
-         started_at = ?, updated_at = ? WHERE id = ? AND state = 'approved'",
+         started_at = ?, updated_at = ? WHERE id = ? AND state = 'approved' RETURNING *",
     )
     .bind(responder)
     .bind(undo)
     .bind(micros(now))
     .bind(micros(now))
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
-    let a = fetch(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(a)
+    .fetch_optional(w)
+    .await?
+    .as_ref()
+    .map(row_to_action)
+    .transpose()
 }
 
 pub(super) async fn resume(
@@ -90,20 +77,16 @@ pub(super) async fn resume(
     id: &str,
     now: Timestamp,
 ) -> Result<Option<ActionRecord>> {
-    let mut tx = w.begin().await?;
-    let done = sqlx::query(
-        "UPDATE actions SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'executing'",
+    sqlx::query(
+        "UPDATE actions SET attempts = attempts + 1, updated_at = ? WHERE id = ? AND state = 'executing' RETURNING *",
     )
     .bind(micros(now))
     .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
-    let a = fetch(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(a)
+    .fetch_optional(w)
+    .await?
+    .as_ref()
+    .map(row_to_action)
+    .transpose()
 }
 
 pub(super) async fn finish(
@@ -113,23 +96,26 @@ pub(super) async fn finish(
     result: &serde_json::Value,
     now: Timestamp,
 ) -> Result<Option<ActionRecord>> {
-    let mut tx = w.begin().await?;
     let state = if succeeded { "succeeded" } else { "failed" };
-    let done = sqlx::query(
+    let update = sqlx::query(
         "UPDATE actions SET state = ?, result = ?, finished_at = ?, updated_at = ? \
-         WHERE id = ? AND state = 'executing'",
+         WHERE id = ? AND state = 'executing' RETURNING *",
     )
     .bind(state)
     .bind(json(result, "action result")?)
     .bind(micros(now))
     .bind(micros(now))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
-    let Some(a) = fetch(&mut tx, id).await? else {
+    .bind(id);
+    // A succeeded rollback also marks the original, in the same transaction; a plain action needs
+    // only the one statement.
+    let mut tx = w.begin().await?;
+    let Some(a) = update
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(row_to_action)
+        .transpose()?
+    else {
         return Ok(None);
     };
     if succeeded && let Some(original) = &a.execution.undoes {
@@ -145,6 +131,44 @@ pub(super) async fn finish(
     }
     tx.commit().await?;
     Ok(Some(a))
+}
+
+pub(super) async fn policy_history(
+    r: &sqlx::SqlitePool,
+    since: Timestamp,
+    incident: Option<&str>,
+) -> Result<Vec<picket_policy::Executed>> {
+    // One row holding a JSON array: sqlx hands rows over one by one from its connection thread, and a
+    // busy hour holds thousands of actions.
+    const COLS: &str = "started_at, updated_at, action, target, incident_id, automated, state";
+    let row = sqlx::query(&format!(
+        "SELECT json_group_array(json_array(COALESCE(started_at, updated_at), action, target, \
+                incident_id, automated, state = 'rolled_back')) AS h \
+         FROM ( \
+           SELECT {COLS} FROM actions INDEXED BY actions_policy_recent \
+           WHERE updated_at >= ?1 AND state IN ('approved', 'executing', 'succeeded', 'rolled_back') \
+           UNION ALL \
+           SELECT {COLS} FROM actions INDEXED BY actions_policy_incident \
+           WHERE incident_id = ?2 AND state IN ('approved', 'executing', 'succeeded') AND updated_at < ?1)"
+    ))
+    .bind(micros(since))
+    .bind(incident)
+    .fetch_one(r)
+    .await?;
+    type Row = (i64, String, String, Option<String>, i64, i64);
+    let rows: Vec<Row> = parse(&row.try_get::<String, _>("h")?, "policy history")?;
+    rows.into_iter()
+        .map(|(at, action, target, incident, automated, undone)| {
+            Ok(picket_policy::Executed {
+                at: from_micros(at, "action time")?,
+                action,
+                target,
+                incident,
+                automated: automated != 0,
+                undone: undone != 0,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn approved(r: &sqlx::SqlitePool, limit: u32) -> Result<Vec<ActionRecord>> {
@@ -204,8 +228,8 @@ pub(super) fn row_to_approval(r: &sqlx::sqlite::SqliteRow) -> Result<ApprovalRec
 
 pub(super) async fn insert(w: &sqlx::SqlitePool, a: &ActionRecord) -> Result<()> {
     sqlx::query(
-        "INSERT INTO actions (id, created_at, updated_at, incident_id, state, approvals_needed, approval_hash, proposal, decision, undoes) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO actions (id, created_at, updated_at, incident_id, state, approvals_needed, approval_hash, proposal, decision, undoes, action, target, automated) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&a.id)
     .bind(micros(a.created_at))
@@ -217,6 +241,9 @@ pub(super) async fn insert(w: &sqlx::SqlitePool, a: &ActionRecord) -> Result<()>
     .bind(json(&a.proposal, "action proposal")?)
     .bind(json(&a.decision, "action decision")?)
     .bind(&a.execution.undoes)
+    .bind(&a.proposal.action)
+    .bind(&a.proposal.target)
+    .bind(i64::from(a.proposal.proposer.automated()))
     .execute(w)
     .await?;
     Ok(())

@@ -464,6 +464,14 @@ impl Store for SqliteStore {
         actions::finish(&self.writer, id, succeeded, result, now).await
     }
 
+    async fn policy_history(
+        &self,
+        since: Timestamp,
+        incident: Option<&str>,
+    ) -> Result<Vec<picket_policy::Executed>> {
+        actions::policy_history(&self.reader, since, incident).await
+    }
+
     async fn approved_actions(&self, limit: u32) -> Result<Vec<ActionRecord>> {
         actions::approved(&self.reader, limit).await
     }

@@ -938,6 +938,29 @@ pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<
     assert_eq!(a1.state, ActionState::RolledBack);
     assert_eq!(a1.execution.rolled_back_by.as_deref(), Some("a2"));
 
+    // The policy's history: recent actions, and an incident's active ones whatever their age.
+    let mut old = action("a3", "isolate_host", None);
+    old.proposal.incident = Some("inc_9".into());
+    s.insert_action(&old).await.unwrap();
+    let seen = |v: Vec<picket_policy::Executed>| {
+        let mut v: Vec<(String, bool)> = v.into_iter().map(|e| (e.action, e.undone)).collect();
+        v.sort();
+        v
+    };
+    let hist = s.policy_history(ts(0), None).await.unwrap();
+    assert!(hist.iter().all(|e| e.target == "10.0.0.9" && !e.automated));
+    assert_eq!(
+        seen(hist),
+        [
+            ("block_ip".to_owned(), true),
+            ("isolate_host".to_owned(), false),
+            ("unblock_ip".to_owned(), false)
+        ]
+    );
+    assert!(s.policy_history(ts(100), None).await.unwrap().is_empty());
+    let hist = s.policy_history(ts(100), Some("inc_9")).await.unwrap();
+    assert_eq!(seen(hist), [("isolate_host".to_owned(), false)]);
+
     // The response pause: first reason stands; resume clears it; it survives a reopen.
     assert!(s.response_pause().await.unwrap().is_none());
     s.set_response_pause(Some("breaker: spike"), ts(20))
