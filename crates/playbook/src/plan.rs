@@ -246,6 +246,7 @@ impl Planner<'_> {
             requester: self.playbook.name.clone(),
             protected: false,
             min_approvals: gate,
+            asset_class: None,
         }
     }
 

@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
         requester: "playbook:c2".into(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     };
     c.bench_function("policy/evaluate_10k_history", |b| {
         b.iter(|| evaluate(&p, &prop, &h, now))

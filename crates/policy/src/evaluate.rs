@@ -42,6 +42,9 @@ pub struct Proposal {
     /// proposer can ask for more approval than the policy's, never less.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_approvals: u8,
+    /// The target's asset class (its criticality in the inventory), for `[asset_classes]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_class: Option<String>,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -146,8 +149,29 @@ pub fn evaluate(policy: &Policy, p: &Proposal, history: &History, now: Timestamp
             None,
         );
     };
-    let tier = policy.tiers.get(&p.action).copied().unwrap_or(spec.tier);
+    let mut tier = policy.tiers.get(&p.action).copied().unwrap_or(spec.tier);
     let mut reasons = vec![format!("`{}` is {:?} impact", p.action, tier).to_lowercase()];
+    let class = p
+        .asset_class
+        .as_deref()
+        .and_then(|c| policy.asset_classes.get(c).map(|a| (c, a)));
+    if let Some((name, c)) = class
+        && let Some(min) = c.min_tier
+        && min > tier
+    {
+        tier = min;
+        reasons.push(
+            format!(
+                "target {} is a {name} asset: at least {min:?} impact",
+                p.target
+            )
+            .to_lowercase(),
+        );
+    }
+    let timeout_secs = class
+        .and_then(|(_, c)| c.timeout_secs)
+        .or_else(|| policy.timeouts.get(&p.action).copied())
+        .unwrap_or_else(|| tier.default_timeout_secs().max(15 * 60));
 
     // Rate limits count what ran automatically and what is being proposed automatically.
     for r in &policy.rate_limits {
@@ -280,7 +304,7 @@ pub fn evaluate(policy: &Policy, p: &Proposal, history: &History, now: Timestamp
     } else {
         Outcome::NeedsApproval {
             approvals: approvals.max(1),
-            timeout_secs: tier.default_timeout_secs().max(15 * 60),
+            timeout_secs,
             on_timeout: if approvals >= 2 {
                 TimeoutBehavior::EscalateToOnCall
             } else {

@@ -15,4 +15,4 @@ pub use evaluate::{
     Approval, ApprovalState, Decision, Executed, History, Outcome, Proposal, Proposer,
     approval_hash, approval_state, evaluate,
 };
-pub use policy::{BlastRadius, Breaker, Policy, RateLimit};
+pub use policy::{AssetClass, BlastRadius, Breaker, Policy, RateLimit};

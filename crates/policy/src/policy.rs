@@ -64,6 +64,24 @@ pub struct Policy {
     pub blast_radius: Vec<BlastRadius>,
     #[serde(default)]
     pub breaker: Breaker,
+    /// Approval timeout per action, seconds (default: the tier's).
+    #[serde(default)]
+    pub timeouts: BTreeMap<String, u64>,
+    /// Per asset class (the target's criticality in the inventory: low, medium, high, critical): a
+    /// minimum tier and an approval timeout.
+    #[serde(default)]
+    pub asset_classes: BTreeMap<String, AssetClass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetClass {
+    /// Actions on such targets are at least this tier.
+    #[serde(default)]
+    pub min_tier: Option<Tier>,
+    /// Approval timeout for actions on such targets, seconds.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 impl Policy {
@@ -95,6 +113,8 @@ impl Policy {
                 window_secs: 3600,
             }],
             breaker: Breaker::default(),
+            timeouts: BTreeMap::new(),
+            asset_classes: BTreeMap::new(),
         }
     }
 
@@ -116,7 +136,12 @@ impl Policy {
             .map(|a| a.name)
             .collect();
         let mut out = Vec::new();
-        for a in self.allow.iter().chain(self.tiers.keys()) {
+        for a in self
+            .allow
+            .iter()
+            .chain(self.tiers.keys())
+            .chain(self.timeouts.keys())
+        {
             if !known.contains(a) {
                 out.push(format!("unknown action `{a}`"));
             }
@@ -125,6 +150,23 @@ impl Policy {
             if r.max == 0 || r.per_secs == 0 {
                 out.push(format!(
                     "rate_limits[{i}]: max and per_secs must be at least 1"
+                ));
+            }
+        }
+        for (k, v) in &self.timeouts {
+            if *v == 0 {
+                out.push(format!("timeouts.{k}: must be at least 1 second"));
+            }
+        }
+        for (k, c) in &self.asset_classes {
+            if !["low", "medium", "high", "critical"].contains(&k.as_str()) {
+                out.push(format!(
+                    "asset_classes.{k}: not an inventory criticality (low, medium, high, critical)"
+                ));
+            }
+            if c.timeout_secs == Some(0) {
+                out.push(format!(
+                    "asset_classes.{k}.timeout_secs: must be at least 1 second"
                 ));
             }
         }

@@ -21,6 +21,7 @@ fn prop(action: &str, target: &str, proposer: Proposer) -> Proposal {
         requester: "playbook:c2".into(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     }
 }
 
@@ -61,6 +62,60 @@ fn tiers_follow_the_seed_table() {
             code: "not_allowed".into()
         }
     );
+}
+
+#[test]
+fn asset_classes_raise_the_tier_and_set_timeouts_per_action_and_class() {
+    let p = Policy::from_toml(
+        r#"version = "t"
+allow = ["block_ip", "disable_user", "isolate_host"]
+[timeouts]
+isolate_host = 1800
+[asset_classes.critical]
+min_tier = "high"
+timeout_secs = 600
+[asset_classes.low]
+min_tier = "low"
+"#,
+    )
+    .unwrap();
+    // A medium action on a critical asset: high (an approval, blocked until approved), 10 minutes.
+    let mut pr = prop("disable_user", "ceo", Proposer::Analyst);
+    pr.asset_class = Some("critical".into());
+    let d = evaluate(&p, &pr, &History::default(), t(0));
+    assert_eq!(d.tier, Some(Tier::High));
+    assert_eq!(
+        d.outcome,
+        Outcome::NeedsApproval {
+            approvals: 1,
+            timeout_secs: 600,
+            on_timeout: TimeoutBehavior::BlockUntilApproved
+        }
+    );
+    assert!(
+        d.reasons.iter().any(|r| r.contains("critical asset")),
+        "{:?}",
+        d.reasons
+    );
+    // A class never lowers a tier; the per-action timeout applies elsewhere.
+    let mut pr = prop("isolate_host", "kiosk-3", Proposer::Analyst);
+    pr.asset_class = Some("low".into());
+    let d = evaluate(&p, &pr, &History::default(), t(0));
+    assert_eq!(d.tier, Some(Tier::High));
+    assert!(matches!(
+        d.outcome,
+        Outcome::NeedsApproval {
+            timeout_secs: 1800,
+            ..
+        }
+    ));
+    // Mistakes are reported.
+    let e = Policy::from_toml("version = \"t\"\nallow = []\n[asset_classes.vip]\ntimeout_secs = 0\n[timeouts]\nnuke = 5\n").unwrap_err();
+    assert!(
+        e.contains("asset_classes.vip: not an inventory criticality"),
+        "{e}"
+    );
+    assert!(e.contains("unknown action `nuke`"), "{e}");
 }
 
 #[test]

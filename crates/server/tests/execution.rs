@@ -112,6 +112,18 @@ async fn call(
     (st, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+async fn action_view(r: &axum::Router, id: &str) -> Value {
+    call(
+        r,
+        Method::GET,
+        &format!("/api/v1/actions/{id}"),
+        RITA,
+        Value::Null,
+    )
+    .await
+    .1
+}
+
 async fn action(r: &axum::Router, id: &str) -> Value {
     call(
         r,
@@ -349,6 +361,7 @@ async fn a_pause_holds_automated_actions_until_a_human_resumes() {
         requester: "c2-beaconing".into(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     };
     let decision = picket_policy::evaluate(
         &picket_policy::Policy::seed_defaults(),
@@ -483,6 +496,16 @@ params = { round = "{{ item }}" }
         .find(|a| a.state == ActionState::AwaitingApproval)
         .expect("the fourth waits");
     assert!(fourth.decision.trip_breaker.is_some());
+    // The reviewer sees the incident's confidence note and evidence with the action.
+    let v = action_view(&r, &fourth.id).await;
+    assert_eq!(v["incident"]["id"], "inc_c2_0001");
+    assert!(
+        v["incident"]["confidence_note"]
+            .as_str()
+            .unwrap()
+            .contains("Cobalt Strike")
+    );
+    assert!(v["incident"]["evidence"].is_array());
     assert_eq!(fourth.proposal.proposer, Proposer::Playbook);
     // Automated response is paused and on-call paged.
     let (_, v) = call(&r, Method::GET, "/api/v1/response", RITA, Value::Null).await;

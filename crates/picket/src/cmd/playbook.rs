@@ -172,8 +172,12 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
                     for s in plan {
                         let decision = s.proposal.as_ref().map(|p| {
                             let mut p = p.clone();
-                            p.protected = inv.host(&p.target).is_some_and(|a| a.protected)
-                                || inv.user(&p.target).is_some_and(|a| a.protected);
+                            if let Some(a) = inv.host(&p.target).or_else(|| inv.user(&p.target)) {
+                                p.protected = a.protected;
+                                p.asset_class = serde_json::to_value(a.criticality)
+                                    .ok()
+                                    .and_then(|v| v.as_str().map(String::from));
+                            }
                             let d = evaluate(&policy, &p, &history, now);
                             if matches!(d.outcome, Outcome::Allow) {
                                 history.executed.push(Executed {

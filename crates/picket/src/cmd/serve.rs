@@ -208,12 +208,29 @@ fn config_versions(cfg: &crate::config::Config) -> serde_json::Value {
     if let Some(p) = &cfg.path {
         files.insert(p.display().to_string(), hash(p).into());
     }
-    for p in [&cfg.knowledge.inventory, &cfg.knowledge.attack]
-        .into_iter()
-        .flatten()
+    for p in [
+        &cfg.knowledge.inventory,
+        &cfg.knowledge.attack,
+        &cfg.response.policy,
+    ]
+    .into_iter()
+    .flatten()
     {
         let full = cfg.resolve(p);
         files.insert(full.display().to_string(), hash(&full).into());
     }
-    serde_json::json!({"files_sha256": files, "connectors": cfg.connectors.iter().map(|c| &c.name).collect::<Vec<_>>()})
+    let dirs: Vec<_> = cfg
+        .response
+        .playbooks
+        .iter()
+        .map(|p| cfg.resolve(p))
+        .collect();
+    for f in pipeline::playbook_files(&dirs).unwrap_or_default() {
+        files.insert(f.display().to_string(), hash(&f).into());
+    }
+    serde_json::json!({
+        "files_sha256": files,
+        "connectors": cfg.connectors.iter().map(|c| &c.name).collect::<Vec<_>>(),
+        "responders": cfg.responders.iter().map(|r| serde_json::json!({"name": r.name, "kind": r.kind})).collect::<Vec<_>>(),
+    })
 }

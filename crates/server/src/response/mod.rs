@@ -49,15 +49,23 @@ impl Response {
         }
     }
 
-    /// Whether the target is a protected asset (host or user) in the inventory.
-    pub(crate) fn protected(&self, target: &str) -> bool {
+    /// Whether the target is a protected asset (host or user) in the inventory, and its asset class
+    /// (criticality).
+    pub(crate) fn asset(&self, target: &str) -> (bool, Option<String>) {
         let Ok(engine) = self.engine.lock() else {
             // A poisoned engine: treat every target as protected rather than guess.
-            return true;
+            return (true, None);
         };
         let inv = &engine.knowledge().inventory;
-        inv.host(target).is_some_and(|a| a.protected)
-            || inv.user(target).is_some_and(|a| a.protected)
+        match inv.host(target).or_else(|| inv.user(target)) {
+            Some(a) => (
+                a.protected,
+                serde_json::to_value(a.criticality)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from)),
+            ),
+            None => (false, None),
+        }
     }
 
     /// The longest window any rule of the policy looks back over.
@@ -106,7 +114,11 @@ impl Response {
         mut proposal: Proposal,
         undoes: Option<String>,
     ) -> Result<ActionRecord, StoreError> {
-        proposal.protected = proposal.protected || self.protected(&proposal.target);
+        let (protected, class) = self.asset(&proposal.target);
+        proposal.protected = proposal.protected || protected;
+        if proposal.asset_class.is_none() {
+            proposal.asset_class = class;
+        }
         let now = Timestamp::now();
         let history = self.history(proposal.incident.as_deref()).await?;
         let decision = evaluate(&self.policy, &proposal, &history, now);
@@ -291,6 +303,7 @@ impl Response {
             requester: "picket".into(),
             protected: false,
             min_approvals: 0,
+            asset_class: None,
         };
         Box::pin(self.propose(page, None)).await?;
         Ok(())

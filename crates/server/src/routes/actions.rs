@@ -40,6 +40,27 @@ pub(crate) struct ActionView {
     action: ActionRecord,
     #[schema(value_type = Vec<Object>)]
     approvals: Vec<ApprovalRecord>,
+    /// What a reviewer weighs: the incident's verdict, priority, confidence note and evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    incident: Option<serde_json::Value>,
+}
+
+/// The incident context shown with an action under review.
+async fn incident_context(
+    state: &AppState,
+    a: &ActionRecord,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let Some(id) = &a.proposal.incident else {
+        return Ok(None);
+    };
+    Ok(state.store().get_incident(id).await?.map(|i| {
+        serde_json::json!({
+            "id": i.id, "title": i.title, "verdict": i.verdict, "priority": i.priority,
+            "confidence": i.confidence, "confidence_note": i.confidence_note,
+            "escalation": i.escalation, "scope": i.scope, "evidence": i.evidence,
+        })
+    }))
 }
 
 /// Proposes a response action. The policy decides at once: allowed (approved), awaiting approval
@@ -71,11 +92,13 @@ pub(crate) async fn propose(
         requester: caller.name.clone(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     };
     let record = state.response().propose(proposal, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(ActionView {
+            incident: incident_context(&state, &record).await?,
             action: record,
             approvals: Vec::new(),
         }),
@@ -143,7 +166,11 @@ pub(crate) async fn get(
         .get_action(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("action", &id))?;
-    Ok(Json(ActionView { action, approvals }))
+    Ok(Json(ActionView {
+        incident: incident_context(&state, &action).await?,
+        action,
+        approvals,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -233,7 +260,11 @@ pub(crate) async fn approve(
     if action.state == ActionState::Approved {
         state.response().wake.notify_one();
     }
-    Ok(Json(ActionView { action, approvals }))
+    Ok(Json(ActionView {
+        incident: incident_context(&state, &action).await?,
+        action,
+        approvals,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -326,11 +357,13 @@ pub(crate) async fn rollback(
         requester: caller.name.clone(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     };
     let record = state.response().propose(proposal, Some(id)).await?;
     Ok((
         StatusCode::CREATED,
         Json(ActionView {
+            incident: incident_context(&state, &record).await?,
             action: record,
             approvals: Vec::new(),
         }),

@@ -701,6 +701,7 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
         requester: "carol".into(),
         protected: false,
         min_approvals: 0,
+        asset_class: None,
     };
     let decision = picket_policy::evaluate(
         &picket_policy::Policy::seed_defaults(),
@@ -842,6 +843,7 @@ pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<
             requester: "carol".into(),
             protected: false,
             min_approvals: 0,
+            asset_class: None,
         };
         let decision = picket_policy::evaluate(
             &picket_policy::Policy::seed_defaults(),
