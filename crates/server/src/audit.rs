@@ -27,6 +27,8 @@ pub struct Auditor {
 }
 
 const BATCH: usize = 256;
+/// How long the writer waits for more records before committing a batch.
+const LINGER: Duration = Duration::from_millis(5);
 const RETRY: Duration = Duration::from_millis(500);
 
 impl Auditor {
@@ -123,12 +125,24 @@ async fn writer(
                 None => closed = true,
             }
         }
-        // Whatever else is queued joins the batch.
+        // Whatever else is queued, or arrives within LINGER, joins the batch: the records of one
+        // action or one triage step come in bursts and share one transaction (one fsync). A flush
+        // does not wait.
+        let deadline = tokio::time::Instant::now() + LINGER;
         while pending.len() < BATCH && !closed {
-            match rx.try_recv() {
-                Ok(cmd) => take(cmd, &mut pending, &mut waiters),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => closed = true,
+            let next = if waiters.is_empty() {
+                tokio::time::timeout_at(deadline, rx.recv()).await.ok()
+            } else {
+                match rx.try_recv() {
+                    Ok(cmd) => Some(Some(cmd)),
+                    Err(mpsc::error::TryRecvError::Empty) => None,
+                    Err(mpsc::error::TryRecvError::Disconnected) => Some(None),
+                }
+            };
+            match next {
+                Some(Some(cmd)) => take(cmd, &mut pending, &mut waiters),
+                Some(None) => closed = true,
+                None => break,
             }
         }
         if !pending.is_empty() {

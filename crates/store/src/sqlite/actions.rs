@@ -97,7 +97,9 @@ pub(super) async fn finish(
     now: Timestamp,
 ) -> Result<Option<ActionRecord>> {
     let state = if succeeded { "succeeded" } else { "failed" };
-    let update = sqlx::query(
+    // One statement; a succeeded rollback marks the original through the
+    // `actions_rollback_marks_original` trigger, atomically with it.
+    sqlx::query(
         "UPDATE actions SET state = ?, result = ?, finished_at = ?, updated_at = ? \
          WHERE id = ? AND state = 'executing' RETURNING *",
     )
@@ -105,32 +107,12 @@ pub(super) async fn finish(
     .bind(json(result, "action result")?)
     .bind(micros(now))
     .bind(micros(now))
-    .bind(id);
-    // A succeeded rollback also marks the original, in the same transaction; a plain action needs
-    // only the one statement.
-    let mut tx = w.begin().await?;
-    let Some(a) = update
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_action)
-        .transpose()?
-    else {
-        return Ok(None);
-    };
-    if succeeded && let Some(original) = &a.execution.undoes {
-        sqlx::query(
-            "UPDATE actions SET state = 'rolled_back', rolled_back_by = ?, updated_at = ? \
-             WHERE id = ? AND state = 'succeeded'",
-        )
-        .bind(id)
-        .bind(micros(now))
-        .bind(original)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Some(a))
+    .bind(id)
+    .fetch_optional(w)
+    .await?
+    .as_ref()
+    .map(row_to_action)
+    .transpose()
 }
 
 pub(super) async fn policy_history(
