@@ -73,6 +73,24 @@ fn a_foreign_key_or_forged_signature_is_caught() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// A record read back from its stored text (as `picket audit verify` does) keeps its hash,
+    /// whatever floats its data holds (durations, scores): serde_json's `float_roundtrip` parsing.
+    #[test]
+    fn floats_survive_storage_with_their_hash(xs in prop::collection::vec(any::<f64>().prop_filter("finite", |x| x.is_finite()), 1..20)) {
+        let r = chain(None, NewRecord {
+            at: Timestamp::from_second(1_763_000_000).unwrap(),
+            kind: AuditKind::Action,
+            actor: "picket".into(),
+            subject: "action:a".into(),
+            data: serde_json::json!({"duration_ms": xs[0], "all": xs}),
+        });
+        let stored = r.data.to_string();
+        let mut back = r.clone();
+        back.data = serde_json::from_str(&stored).unwrap();
+        prop_assert_eq!(back.compute_hash(), r.hash.clone());
+        prop_assert!(verify(&[back], &[], None).is_ok());
+    }
+
     #[test]
     fn modification_is_caught_at_that_record(n in 2usize..40, i in 0usize..40, v in any::<u32>()) {
         let i = i % n;

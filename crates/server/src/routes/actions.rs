@@ -98,7 +98,8 @@ pub(crate) async fn propose(
     Ok((
         StatusCode::CREATED,
         Json(ActionView {
-            incident: incident_context(&state, &record).await?,
+            // The incident context is for reviewers (GET); the proposer has it already.
+            incident: None,
             action: record,
             approvals: Vec::new(),
         }),
@@ -363,7 +364,8 @@ pub(crate) async fn rollback(
     Ok((
         StatusCode::CREATED,
         Json(ActionView {
-            incident: incident_context(&state, &record).await?,
+            // The incident context is for reviewers (GET); the proposer has it already.
+            incident: None,
             action: record,
             approvals: Vec::new(),
         }),
