@@ -155,10 +155,13 @@ impl Worker {
         };
         let n = incidents.len();
         if n > 0 {
+            let events =
+                picket_store::lifecycle_events(&incidents, &HashMap::new(), Timestamp::now());
             let step = TriageCommit {
                 incidents,
                 rule_counts: Vec::new(),
                 processed: Vec::new(),
+                events,
             };
             self.commit(step, Vec::new()).await?;
             tracing::debug!(incidents = n, "incidents re-assessed with threat intel");
@@ -221,10 +224,16 @@ impl Worker {
         if let Some(intel) = &mut self.intel {
             intel.request(pending.iter().map(|p| &p.alert));
         }
+        let received: HashMap<String, Timestamp> = pending
+            .iter()
+            .map(|p| (p.alert.id.clone(), p.received_at))
+            .collect();
+        let events = picket_store::lifecycle_events(&incidents, &received, Timestamp::now());
         let step = TriageCommit {
             incidents,
             rule_counts: counts.into_iter().map(|((r, e), n)| (r, e, n)).collect(),
             processed: pending.iter().map(|p| p.seq).collect(),
+            events,
         };
         let received = pending.iter().map(|p| p.received_at).collect();
         self.commit(step, received).await

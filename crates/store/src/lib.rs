@@ -16,8 +16,9 @@ use picket_core::{Alert, Incident, Verdict};
 
 pub use error::{Result, StoreError};
 pub use model::{
-    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, Execution, IncidentFilter,
-    InsertOutcome, PendingAlert, StoreStats, StoredAlert, TriageCommit, UndoPlan, VerdictRecord,
+    ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, Execution, IncidentEvent,
+    IncidentFilter, IncidentLifecycle, InsertOutcome, LifecycleEvent, PendingAlert, StoreStats,
+    StoredAlert, TriageCommit, UndoPlan, VerdictRecord, lifecycle_events,
 };
 pub use sqlite::SqliteStore;
 
@@ -203,6 +204,15 @@ pub trait Store: Send + Sync {
         sha256: &str,
         now: Timestamp,
     ) -> Result<bool>;
+
+    /// Records lifecycle events; an event an incident already has is left as it was (the first
+    /// occurrence stands).
+    async fn record_incident_events(&self, events: &[IncidentEvent]) -> Result<()>;
+
+    /// The lifecycle events of incidents active within [since, until] (first seen at or before
+    /// `until`, last seen at or after `since`), with those incidents.
+    async fn lifecycle(&self, since: Timestamp, until: Timestamp)
+    -> Result<Vec<IncidentLifecycle>>;
 
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).

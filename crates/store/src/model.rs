@@ -104,6 +104,8 @@ impl Default for IncidentFilter {
 pub struct VerdictRecord {
     pub incident_id: String,
     pub verdict: Verdict,
+    /// The engine's verdict on the incident when the analyst gave theirs.
+    pub engine_verdict: Option<Verdict>,
     /// The name of the token (or user) that gave it.
     pub analyst: String,
     pub note: Option<String>,
@@ -119,6 +121,83 @@ pub struct TriageCommit {
     pub incidents: Vec<Incident>,
     pub rule_counts: Vec<(String, String, u64)>,
     pub processed: Vec<i64>,
+    /// Lifecycle events of these incidents (detected, ingested, triaged, escalated, resolved).
+    pub events: Vec<IncidentEvent>,
+}
+
+/// One lifecycle event of an incident. Only the first of each kind per incident is kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IncidentEvent {
+    pub incident_id: String,
+    pub event: LifecycleEvent,
+    pub at: Timestamp,
+    /// Who or what: `engine`, `token:<name>`, `playbook:<name>`, `source:<format>`, `picket`.
+    pub actor: String,
+}
+
+/// An incident with everything SOC metrics read about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentLifecycle {
+    pub incident: Incident,
+    pub events: Vec<IncidentEvent>,
+    /// Analyst verdicts, oldest first.
+    pub verdicts: Vec<VerdictRecord>,
+    /// Rule keys (`format:rule`) of its alerts.
+    pub rules: Vec<String>,
+}
+
+/// The lifecycle of an incident, in the usual order.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleEvent {
+    /// The attack began (known from an analyst or a label), for time to detect.
+    AttackStarted,
+    /// The first alert's event time: the detector fired.
+    Detected,
+    /// Picket accepted its first alert.
+    Ingested,
+    /// The engine first assessed it.
+    Triaged,
+    /// It first went to a human (analyst queue or on-call).
+    Escalated,
+    /// A human first acted on it (a verdict, a proposed action).
+    Acknowledged,
+    /// A containment action on it first succeeded.
+    Contained,
+    /// Closed: auto-closed by the engine, or an analyst's verdict.
+    Resolved,
+}
+
+impl LifecycleEvent {
+    pub const ALL: [Self; 8] = [
+        Self::AttackStarted,
+        Self::Detected,
+        Self::Ingested,
+        Self::Triaged,
+        Self::Escalated,
+        Self::Acknowledged,
+        Self::Contained,
+        Self::Resolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AttackStarted => "attack_started",
+            Self::Detected => "detected",
+            Self::Ingested => "ingested",
+            Self::Triaged => "triaged",
+            Self::Escalated => "escalated",
+            Self::Acknowledged => "acknowledged",
+            Self::Contained => "contained",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
 }
 
 /// Row counts for `/metrics`.
@@ -232,4 +311,39 @@ pub struct ApprovalRecord {
     /// The hash of the exact action the user saw and approved.
     pub approval_hash: String,
     pub at: Timestamp,
+}
+
+/// The lifecycle events a triage step establishes for its incidents: detected (the first alert's event
+/// time, by its source), ingested (the earliest receipt among this step's alerts of the incident),
+/// triaged, and escalated or resolved (auto-closed) by the engine. The store keeps the first of each.
+pub fn lifecycle_events(
+    incidents: &[picket_core::Incident],
+    received: &std::collections::HashMap<String, Timestamp>,
+    now: Timestamp,
+) -> Vec<IncidentEvent> {
+    let mut out = Vec::new();
+    for i in incidents {
+        let ev = |event, at, actor: String| IncidentEvent {
+            incident_id: i.id.clone(),
+            event,
+            at,
+            actor,
+        };
+        let source = i
+            .alerts
+            .first()
+            .map(|a| format!("source:{}", a.format.as_str()))
+            .unwrap_or_else(|| "source:unknown".into());
+        out.push(ev(LifecycleEvent::Detected, i.first_seen, source));
+        if let Some(r) = i.alerts.iter().filter_map(|a| received.get(&a.id)).min() {
+            out.push(ev(LifecycleEvent::Ingested, *r, "picket".into()));
+        }
+        out.push(ev(LifecycleEvent::Triaged, now, "engine".into()));
+        if i.escalation == picket_core::Escalation::AutoClose {
+            out.push(ev(LifecycleEvent::Resolved, now, "engine".into()));
+        } else {
+            out.push(ev(LifecycleEvent::Escalated, now, "engine".into()));
+        }
+    }
+    out
 }

@@ -110,6 +110,7 @@ pub fn verdict(config: Option<&Path>, args: VerdictArgs) -> anyhow::Result<ExitC
         store
             .record_verdict(&VerdictRecord {
                 incident_id: incident.id.clone(),
+                engine_verdict: Some(incident.verdict),
                 verdict,
                 analyst: analyst.clone(),
                 note: args.note.clone(),

@@ -79,10 +79,17 @@ pub async fn ingest_and_triage(
             }
         }
         // One transaction per batch: incidents as they stand, the counts, and the processed marks.
+        let incidents = engine.drain_updated();
+        let received: std::collections::HashMap<String, jiff::Timestamp> = batch
+            .iter()
+            .map(|p| (p.alert.id.clone(), p.received_at))
+            .collect();
+        let events = picket_store::lifecycle_events(&incidents, &received, jiff::Timestamp::now());
         let step = TriageCommit {
-            incidents: engine.drain_updated(),
+            incidents,
             rule_counts: counts.into_iter().map(|((r, e), n)| (r, e, n)).collect(),
             processed: batch.iter().map(|p| p.seq).collect(),
+            events,
         };
         store.commit_triage(&step).await?;
     }

@@ -223,6 +223,20 @@ async fn finish(
     };
     if ok {
         tracing::info!(action = %done.id, kind = %done.proposal.action, target = %done.proposal.target, "action succeeded");
+        // Lifecycle: the first containment that succeeds contains the incident.
+        let containment = default_catalog()
+            .iter()
+            .any(|s| s.name == done.proposal.action && s.containment);
+        if containment && let Some(inc) = &done.proposal.incident {
+            resp.store
+                .record_incident_events(&[picket_store::IncidentEvent {
+                    incident_id: inc.clone(),
+                    event: picket_store::LifecycleEvent::Contained,
+                    at: done.execution.finished_at.unwrap_or_else(Timestamp::now),
+                    actor: super::actor(&done.proposal),
+                }])
+                .await?;
+        }
     } else {
         tracing::warn!(action = %done.id, kind = %done.proposal.action, target = %done.proposal.target, result = %result, "action failed");
     }

@@ -150,6 +150,21 @@ impl Response {
             },
         };
         self.store.insert_action(&record).await?;
+        // Lifecycle: a human proposing a response on an incident has acknowledged it.
+        if let (Some(inc), false) = (
+            &record.proposal.incident,
+            record.proposal.proposer.automated(),
+        ) && record.proposal.requester != "picket"
+        {
+            self.store
+                .record_incident_events(&[picket_store::IncidentEvent {
+                    incident_id: inc.clone(),
+                    event: picket_store::LifecycleEvent::Acknowledged,
+                    at: now,
+                    actor: actor(&record.proposal),
+                }])
+                .await?;
+        }
         self.audit(
             picket_audit::AuditKind::Action,
             &actor(&record.proposal),

@@ -215,6 +215,10 @@ pub(crate) struct VerdictRequest {
     /// Why (up to 4000 characters).
     #[serde(default)]
     note: Option<String>,
+    /// When the attack began, if the analyst knows it (RFC 3339): feeds the time-to-detect metric.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    attack_started_at: Option<Timestamp>,
 }
 
 /// Record a verdict.
@@ -253,18 +257,36 @@ pub(crate) async fn record_verdict(
             "the note is longer than {MAX_NOTE_CHARS} characters"
         )));
     }
-    let record = VerdictRecord {
-        incident_id: id.clone(),
-        verdict,
-        analyst: caller.name.clone(),
-        note: req.note,
-        at: Timestamp::now(),
-    };
     // An override: the analyst overturns a verdict the engine reached on its own (a needs_review
     // verdict asked for the human, so answering it is not an override).
     let engine_verdict = state.store().get_incident(&id).await?.map(|i| i.verdict);
+    let now = Timestamp::now();
+    let record = VerdictRecord {
+        incident_id: id.clone(),
+        engine_verdict,
+        verdict,
+        analyst: caller.name.clone(),
+        note: req.note,
+        at: now,
+    };
     let overrides = engine_verdict.is_some_and(|e| e != Verdict::NeedsReview && e != verdict);
     state.store().record_verdict(&record).await?;
+    // Lifecycle: a human acknowledged it and, with a verdict, resolved it; an attack start the
+    // analyst knows gives the time to detect.
+    let ev = |event, at| picket_store::IncidentEvent {
+        incident_id: id.clone(),
+        event,
+        at,
+        actor: format!("token:{}", caller.name),
+    };
+    let mut events = vec![
+        ev(picket_store::LifecycleEvent::Acknowledged, now),
+        ev(picket_store::LifecycleEvent::Resolved, now),
+    ];
+    if let Some(t) = req.attack_started_at {
+        events.push(ev(picket_store::LifecycleEvent::AttackStarted, t));
+    }
+    state.store().record_incident_events(&events).await?;
     state.metrics().verdict(overrides);
     if let Some(a) = state.auditor() {
         a.record(

@@ -127,13 +127,14 @@ pub(super) async fn record_verdict(conn: &mut SqliteConnection, v: &VerdictRecor
         });
     }
     sqlx::query(
-        "INSERT INTO verdicts (incident_id, verdict, analyst, note, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO verdicts (incident_id, verdict, analyst, note, at, engine_verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .bind(&v.incident_id)
     .bind(v.verdict.as_str())
     .bind(&v.analyst)
     .bind(&v.note)
     .bind(micros(v.at))
+    .bind(v.engine_verdict.map(|e| e.as_str()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -148,7 +149,7 @@ pub(super) async fn list_verdicts(
     incident_id: &str,
 ) -> Result<Vec<VerdictRecord>> {
     let rows = sqlx::query(
-        "SELECT verdict, analyst, note, at FROM verdicts WHERE incident_id = ?1 ORDER BY id",
+        "SELECT verdict, analyst, note, at, engine_verdict FROM verdicts WHERE incident_id = ?1 ORDER BY id",
     )
     .bind(incident_id)
     .fetch_all(pool)
@@ -158,6 +159,10 @@ pub(super) async fn list_verdicts(
             Ok(VerdictRecord {
                 incident_id: incident_id.to_owned(),
                 verdict: verdict_of(r.try_get("verdict")?)?,
+                engine_verdict: r
+                    .try_get::<Option<String>, _>("engine_verdict")?
+                    .map(verdict_of)
+                    .transpose()?,
                 analyst: r.try_get("analyst")?,
                 note: r.try_get("note")?,
                 at: from_micros(r.try_get("at")?, "verdicts.at")?,
@@ -201,4 +206,119 @@ pub(super) async fn bump_rule_counts(
         .await?;
     }
     Ok(())
+}
+
+pub(super) async fn record_events(
+    conn: &mut SqliteConnection,
+    events: &[crate::model::IncidentEvent],
+) -> Result<()> {
+    for e in events {
+        sqlx::query(
+            "INSERT OR IGNORE INTO incident_events (incident_id, event, at, actor) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&e.incident_id)
+        .bind(e.event.as_str())
+        .bind(micros(e.at))
+        .bind(&e.actor)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Incidents active within the range, their lifecycle events and analyst verdicts, read as three
+/// single-row JSON documents (sqlx hands rows over one by one from its connection thread).
+pub(super) async fn lifecycle(
+    pool: &SqlitePool,
+    since: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<crate::model::IncidentLifecycle>> {
+    use std::collections::HashMap;
+    const IN_RANGE: &str = "SELECT id FROM incidents WHERE superseded_by IS NULL \
+                            AND first_seen <= ?2 AND last_seen >= ?1";
+    let docs: String = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(json_group_array(json(doc)), '[]') FROM incidents WHERE id IN ({IN_RANGE})"
+    ))
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_one(pool)
+    .await?;
+    let incidents: Vec<Incident> =
+        serde_json::from_str(&docs).map_err(|e| StoreError::corrupt("incidents", e))?;
+    let events: String = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(json_group_array(json_array(incident_id, event, at, actor)), '[]') \
+         FROM incident_events WHERE incident_id IN ({IN_RANGE})"
+    ))
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_one(pool)
+    .await?;
+    let events: Vec<(String, String, i64, String)> =
+        serde_json::from_str(&events).map_err(|e| StoreError::corrupt("incident_events", e))?;
+    let verdicts: String = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(json_group_array(json_array(incident_id, verdict, analyst, note, at, engine_verdict)), '[]') \
+         FROM (SELECT * FROM verdicts WHERE incident_id IN ({IN_RANGE}) ORDER BY id)"
+    ))
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_one(pool)
+    .await?;
+    type V = (String, String, String, Option<String>, i64, Option<String>);
+    let verdicts: Vec<V> =
+        serde_json::from_str(&verdicts).map_err(|e| StoreError::corrupt("verdicts", e))?;
+    let rules: String = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(json_group_array(json_array(incident_id, rule_key)), '[]') \
+         FROM incident_rules WHERE incident_id IN ({IN_RANGE})"
+    ))
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_one(pool)
+    .await?;
+    let rules: Vec<(String, String)> =
+        serde_json::from_str(&rules).map_err(|e| StoreError::corrupt("incident_rules", e))?;
+    type Parts = (
+        Vec<crate::model::IncidentEvent>,
+        Vec<VerdictRecord>,
+        Vec<String>,
+    );
+    let mut by_id: HashMap<String, Parts> = HashMap::new();
+    for (id, rule) in rules {
+        by_id.entry(id).or_default().2.push(rule);
+    }
+    for (id, ev, at, actor) in events {
+        let event = crate::model::LifecycleEvent::parse(&ev)
+            .ok_or_else(|| StoreError::corrupt("incident_events.event", ev.clone()))?;
+        by_id
+            .entry(id.clone())
+            .or_default()
+            .0
+            .push(crate::model::IncidentEvent {
+                incident_id: id,
+                event,
+                at: from_micros(at, "incident_events.at")?,
+                actor,
+            });
+    }
+    for (id, v, analyst, note, at, engine) in verdicts {
+        by_id.entry(id.clone()).or_default().1.push(VerdictRecord {
+            incident_id: id,
+            verdict: verdict_of(v)?,
+            engine_verdict: engine.map(verdict_of).transpose()?,
+            analyst,
+            note,
+            at: from_micros(at, "verdicts.at")?,
+        });
+    }
+    Ok(incidents
+        .into_iter()
+        .map(|incident| {
+            let (events, verdicts, rules) = by_id.remove(&incident.id).unwrap_or_default();
+            crate::model::IncidentLifecycle {
+                incident,
+                events,
+                verdicts,
+                rules,
+            }
+        })
+        .collect())
 }

@@ -117,9 +117,13 @@ fn decode_alert(normalized: &str, raw: String, id_hint: &str) -> Result<Alert> {
 }
 
 async fn mark_processed_in(conn: &mut SqliteConnection, seqs: &[i64]) -> Result<()> {
+    let now = micros(Timestamp::now());
     for seq in seqs {
-        sqlx::query("UPDATE alerts SET status = 'processed' WHERE seq = ?1 AND status = 'pending'")
-            .bind(seq)
+        sqlx::query(
+            "UPDATE alerts SET status = 'processed', processed_at = ?2 WHERE seq = ?1 AND status = 'pending'",
+        )
+        .bind(seq)
+        .bind(now)
             .execute(&mut *conn)
             .await?;
     }
@@ -408,8 +412,24 @@ impl Store for SqliteStore {
         incidents::upsert(&mut tx, &step.incidents).await?;
         incidents::bump_rule_counts(&mut tx, &step.rule_counts).await?;
         mark_processed_in(&mut tx, &step.processed).await?;
+        incidents::record_events(&mut tx, &step.events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn record_incident_events(&self, events: &[crate::model::IncidentEvent]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        incidents::record_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn lifecycle(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<crate::model::IncidentLifecycle>> {
+        incidents::lifecycle(&self.reader, since, until).await
     }
 
     async fn insert_action(&self, action: &ActionRecord) -> Result<()> {

@@ -443,6 +443,7 @@ pub(crate) async fn verdicts_become_feedback_on_the_incident_rules<H: Harness>()
     .unwrap();
     let v = |verdict, note: Option<&str>| VerdictRecord {
         incident_id: "inc_1".into(),
+        engine_verdict: None,
         verdict,
         analyst: "alice".into(),
         note: note.map(str::to_owned),
@@ -450,6 +451,7 @@ pub(crate) async fn verdicts_become_feedback_on_the_incident_rules<H: Harness>()
     };
     let missing = VerdictRecord {
         incident_id: "inc_nope".into(),
+        engine_verdict: None,
         ..v(Verdict::Benign, None)
     };
     assert!(matches!(
@@ -505,24 +507,83 @@ pub(crate) async fn commit_triage_is_one_step<H: Harness>() {
     let s = h.open().await;
     let a = alert("a", 0, "1", "h");
     s.insert_alerts(std::slice::from_ref(&a)).await.unwrap();
-    let seq = s.pending_alerts(1).await.unwrap()[0].seq;
+    let pending = s.pending_alerts(1).await.unwrap();
+    let seq = pending[0].seq;
+    let incidents = vec![incident(
+        "inc_1",
+        &[&a],
+        Verdict::Suspicious,
+        Priority::P2,
+        0,
+        0,
+    )];
+    let received = [(a.id.clone(), pending[0].received_at)]
+        .into_iter()
+        .collect();
+    let events = picket_store::lifecycle_events(&incidents, &received, ts(30));
     s.commit_triage(&TriageCommit {
-        incidents: vec![incident(
-            "inc_1",
-            &[&a],
-            Verdict::Suspicious,
-            Priority::P2,
-            0,
-            0,
-        )],
+        incidents,
         rule_counts: vec![("wazuh:1".into(), "host:h".into(), 1)],
         processed: vec![seq],
+        events,
     })
     .await
     .unwrap();
     assert_eq!(s.count_pending().await.unwrap(), 0);
     assert!(s.get_incident("inc_1").await.unwrap().is_some());
     assert_eq!(s.load_rule_counts().await.unwrap().len(), 1);
+
+    // Lifecycle: the step's events, then later ones; the first of each kind stands.
+    use picket_store::{IncidentEvent, LifecycleEvent};
+    let later = |event, secs, actor: &str| IncidentEvent {
+        incident_id: "inc_1".into(),
+        event,
+        at: ts(secs),
+        actor: actor.into(),
+    };
+    s.record_incident_events(&[
+        later(LifecycleEvent::Acknowledged, 100, "token:alice"),
+        later(LifecycleEvent::Triaged, 999, "engine"),
+        later(LifecycleEvent::Resolved, 200, "token:alice"),
+    ])
+    .await
+    .unwrap();
+    s.record_verdict(&VerdictRecord {
+        incident_id: "inc_1".into(),
+        engine_verdict: None,
+        verdict: Verdict::Benign,
+        analyst: "alice".into(),
+        note: None,
+        at: ts(200),
+    })
+    .await
+    .unwrap();
+    let life = s.lifecycle(ts(-10), ts(1000)).await.unwrap();
+    assert_eq!(life.len(), 1);
+    let (inc, events, verdicts) = (&life[0].incident, &life[0].events, &life[0].verdicts);
+    assert_eq!(inc.id, "inc_1");
+    assert_eq!(life[0].rules, ["wazuh:1"]);
+    let mut kinds: Vec<(LifecycleEvent, &str)> =
+        events.iter().map(|e| (e.event, e.actor.as_str())).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            (LifecycleEvent::Detected, "source:wazuh"),
+            (LifecycleEvent::Ingested, "picket"),
+            (LifecycleEvent::Triaged, "engine"),
+            (LifecycleEvent::Escalated, "engine"),
+            (LifecycleEvent::Acknowledged, "token:alice"),
+            (LifecycleEvent::Resolved, "token:alice"),
+        ]
+    );
+    let triaged = events
+        .iter()
+        .find(|e| e.event == LifecycleEvent::Triaged)
+        .unwrap();
+    assert_eq!(triaged.at, ts(30), "the first triage stands");
+    assert_eq!(verdicts.len(), 1);
+    assert!(s.lifecycle(ts(5000), ts(6000)).await.unwrap().is_empty());
 }
 
 pub(crate) async fn concurrent_inserts_store_each_alert_once<H: Harness>() {
