@@ -69,6 +69,69 @@ impl Default for AuditSection {
     }
 }
 
+/// Rates and costs behind the SOC metrics (docs/metrics.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Analyst minutes a manual SOC spends per alert, low and high (the seeds: 15–30).
+    pub minutes_per_alert: [f64; 2],
+    /// Analyst minutes per incident that reaches a human.
+    pub minutes_per_incident: f64,
+    /// Loaded cost of an analyst hour.
+    pub analyst_hourly_cost: f64,
+    /// Compute cost of processing one incident.
+    pub compute_cost_per_incident: f64,
+    /// LLM cost per 1,000 tokens.
+    pub llm_cost_per_1k_tokens: f64,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        let d = picket_metrics::Settings::default();
+        Self {
+            minutes_per_alert: [d.minutes_per_alert.0, d.minutes_per_alert.1],
+            minutes_per_incident: d.minutes_per_incident,
+            analyst_hourly_cost: d.analyst_hourly_cost,
+            compute_cost_per_incident: d.compute_cost_per_incident,
+            llm_cost_per_1k_tokens: d.llm_cost_per_1k_tokens,
+        }
+    }
+}
+
+impl MetricsSection {
+    pub fn settings(&self) -> picket_metrics::Settings {
+        picket_metrics::Settings {
+            minutes_per_alert: (self.minutes_per_alert[0], self.minutes_per_alert[1]),
+            minutes_per_incident: self.minutes_per_incident,
+            analyst_hourly_cost: self.analyst_hourly_cost,
+            compute_cost_per_incident: self.compute_cost_per_incident,
+            llm_cost_per_1k_tokens: self.llm_cost_per_1k_tokens,
+        }
+    }
+
+    fn check(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let [lo, hi] = self.minutes_per_alert;
+        if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
+            out.push((
+                "minutes_per_alert".into(),
+                "must be [low, high] with 0 < low <= high".into(),
+            ));
+        }
+        for (k, v) in [
+            ("minutes_per_incident", self.minutes_per_incident),
+            ("analyst_hourly_cost", self.analyst_hourly_cost),
+            ("compute_cost_per_incident", self.compute_cost_per_incident),
+            ("llm_cost_per_1k_tokens", self.llm_cost_per_1k_tokens),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                out.push((k.into(), "must be a number >= 0".into()));
+            }
+        }
+        out
+    }
+}
+
 /// Response orchestration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -114,6 +177,7 @@ pub struct Config {
     pub response: ResponseSection,
     /// `[[responders]]`: the vendor integrations that carry out approved actions.
     pub responders: Vec<picket_respond::ResponderConfig>,
+    pub metrics: MetricsSection,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -384,6 +448,7 @@ const SECTIONS: &[&str] = &[
     "audit",
     "response",
     "responders",
+    "metrics",
 ];
 
 impl Config {
@@ -488,6 +553,10 @@ impl Config {
         }
         let responders: Vec<picket_respond::ResponderConfig> =
             cx.section(&table, &spans, "responders");
+        let metrics: MetricsSection = cx.section(&table, &spans, "metrics");
+        for (key, msg) in metrics.check() {
+            cx.push(spans.of("metrics"), &format!("metrics.{key}"), msg);
+        }
         for (key, msg) in picket_respond::check_all(&responders) {
             cx.push(spans.of("responders"), &key, msg);
         }
@@ -564,6 +633,7 @@ impl Config {
                 audit,
                 response,
                 responders,
+                metrics,
                 path: Some(PathBuf::from(file)),
             })
         } else {

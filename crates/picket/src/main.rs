@@ -67,6 +67,9 @@ enum Command {
     Actions(cmd::actions::Args),
     /// Responders: the vendor integrations that carry out actions.
     Responders(cmd::responders::Args),
+    /// SOC metrics of a store: times to triage, respond and detect, automation, overrides, accuracy,
+    /// completeness, cost (docs/metrics.md).
+    Metrics(cmd::metrics::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
         Command::Audit(a) => cmd::audit::run(cli.config.as_deref(), a),
         Command::Policy(a) => cmd::policy::run(a),
+        Command::Metrics(a) => cmd::metrics::run(cli.config.as_deref(), a),
         Command::Playbook(a) => cmd::playbook::run(cli.config.as_deref(), a),
         Command::Actions(a) => cmd::actions::run(cli.config.as_deref(), a),
         Command::Responders(a) => cmd::responders::run(cli.config.as_deref(), a),

@@ -90,6 +90,7 @@ fn bench(c: &mut Criterion) {
             }]),
             playbooks: Vec::new(),
             response: Default::default(),
+            soc: Default::default(),
         };
         let (state, _worker) = picket_server::prepare(&cfg, store, pipeline).await.unwrap();
         (picket_server::router(state.clone()), state)

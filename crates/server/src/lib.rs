@@ -98,6 +98,7 @@ pub async fn prepare_with_auth(
         enricher: pipeline.enricher.clone(),
         auditor: pipeline.auditor.clone(),
         response: response.clone(),
+        soc: pipeline.soc.clone(),
         flood: Arc::new(response::flood::FloodGuard::new(
             pipeline.response.flood_min_per_minute,
             pipeline.response.flood_factor,

@@ -58,6 +58,33 @@ fn request_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatLabel {
+    stat: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NameLabel {
+    name: String,
+}
+
+type F64Gauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+/// SOC metrics over the last 30 days (docs/metrics.md), recomputed at most once a minute on scrape.
+#[derive(Debug, Default)]
+struct SocGauges {
+    time_to_triage: Family<StatLabel, F64Gauge>,
+    time_to_respond: Family<StatLabel, F64Gauge>,
+    time_to_detect: Family<StatLabel, F64Gauge>,
+    time_to_acknowledge: Family<StatLabel, F64Gauge>,
+    ratios: Family<NameLabel, F64Gauge>,
+    incidents: Gauge,
+    computed: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The window the SOC gauges cover.
+pub(crate) const SOC_WINDOW_DAYS: i64 = 30;
+
 /// The server's metrics and their registry.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -73,6 +100,7 @@ pub(crate) struct Metrics {
     intel: IntelMetrics,
     verdicts: Counter,
     overrides: Counter,
+    soc: SocGauges,
 }
 
 impl Default for Metrics {
@@ -168,7 +196,39 @@ impl Metrics {
             "1 while a connector's circuit breaker is open",
             intel.circuit_open.clone(),
         );
+        let soc = SocGauges::default();
+        registry.register(
+            "picket_soc_time_to_triage_seconds",
+            "Ingested to triaged, incidents of the last 30 days (mean, median, p90; target mean < 300)",
+            soc.time_to_triage.clone(),
+        );
+        registry.register(
+            "picket_soc_time_to_respond_seconds",
+            "Detected to contained, incidents of the last 30 days (mean, median, p90; target mean < 1800)",
+            soc.time_to_respond.clone(),
+        );
+        registry.register(
+            "picket_soc_time_to_detect_seconds",
+            "Attack start to detection where the start is known, last 30 days (mean, median, p90)",
+            soc.time_to_detect.clone(),
+        );
+        registry.register(
+            "picket_soc_time_to_acknowledge_seconds",
+            "Escalated to acknowledged by a human, last 30 days (mean, median, p90)",
+            soc.time_to_acknowledge.clone(),
+        );
+        registry.register(
+            "picket_soc_ratio",
+            "SOC ratios over the last 30 days: automation, automation_low_severity, override, investigation_completeness, precision, recall, false_positive_reduction",
+            soc.ratios.clone(),
+        );
+        registry.register(
+            "picket_soc_incidents",
+            "Incidents the SOC metrics cover (active in the last 30 days)",
+            soc.incidents.clone(),
+        );
         Self {
+            soc,
             verdicts,
             overrides,
             intel,
@@ -182,6 +242,53 @@ impl Metrics {
             ingest_to_triage,
             compactions,
         }
+    }
+
+    /// Whether the SOC gauges are older than a minute (and marks them as being refreshed).
+    pub(crate) fn soc_due(&self) -> bool {
+        let mut c = self.soc.computed.lock().unwrap_or_else(|e| e.into_inner());
+        let due = c.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if due {
+            *c = Some(std::time::Instant::now());
+        }
+        due
+    }
+
+    pub(crate) fn set_soc(&self, m: &picket_metrics::SocMetrics) {
+        let set = |f: &Family<StatLabel, F64Gauge>, d: &picket_metrics::Durations| {
+            for (stat, v) in [
+                ("mean", d.mean_secs),
+                ("median", d.median_secs),
+                ("p90", d.p90_secs),
+            ] {
+                f.get_or_create(&StatLabel { stat: stat.into() })
+                    .set(v.unwrap_or(f64::NAN));
+            }
+        };
+        set(&self.soc.time_to_triage, &m.time_to_triage);
+        set(&self.soc.time_to_respond, &m.time_to_respond);
+        set(&self.soc.time_to_detect, &m.time_to_detect);
+        set(&self.soc.time_to_acknowledge, &m.time_to_acknowledge);
+        for (name, v) in [
+            ("automation", m.automation.rate),
+            ("automation_low_severity", m.automation_low_severity.rate),
+            ("override", m.override_rate.rate),
+            (
+                "investigation_completeness",
+                m.investigation_completeness.mean,
+            ),
+            ("precision", m.accuracy.precision.rate),
+            ("recall", m.accuracy.recall.rate),
+            ("false_positive_reduction", m.false_positives.reduction),
+        ] {
+            self.soc
+                .ratios
+                .get_or_create(&NameLabel { name: name.into() })
+                .set(v.unwrap_or(f64::NAN));
+        }
+        self.soc
+            .incidents
+            .set(i64::try_from(m.incidents).unwrap_or(i64::MAX));
     }
 
     pub(crate) fn compacted(&self) {

@@ -5,7 +5,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, intel, ops};
+use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, intel, ops, soc};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, in
         actions::rollback,
         actions::response_status,
         actions::set_response,
+        soc::soc,
         ops::healthz,
         ops::metrics,
         ops::openapi,

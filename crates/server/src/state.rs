@@ -39,6 +39,8 @@ pub struct Pipeline {
     /// Playbooks run on incidents as they are triaged (checked with `picket playbook check`).
     pub playbooks: Vec<picket_playbook::Playbook>,
     pub response: ResponseSettings,
+    /// Rates and costs of the SOC metrics (`[metrics]`).
+    pub soc: picket_metrics::Settings,
 }
 
 /// `[response]` settings of the executor and the flood guard.
@@ -128,6 +130,7 @@ pub(crate) struct Shared {
     pub(crate) auditor: Option<crate::audit::Auditor>,
     pub(crate) response: Arc<crate::response::Response>,
     pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
+    pub(crate) soc: picket_metrics::Settings,
 }
 
 pub(crate) struct Limits {
@@ -148,6 +151,7 @@ pub(crate) struct Inner {
     pub(crate) auditor: Option<crate::audit::Auditor>,
     pub(crate) response: Arc<crate::response::Response>,
     pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
+    pub(crate) soc: picket_metrics::Settings,
     pub(crate) limits: Limits,
 }
 
@@ -176,6 +180,7 @@ impl AppState {
             auditor: shared.auditor,
             response: shared.response,
             flood: shared.flood,
+            soc: shared.soc,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -199,6 +204,10 @@ impl AppState {
 
     pub(crate) fn response(&self) -> &Arc<crate::response::Response> {
         &self.0.response
+    }
+
+    pub(crate) fn soc_settings(&self) -> &picket_metrics::Settings {
+        &self.0.soc
     }
 
     pub(crate) fn flood(&self) -> &crate::response::flood::FloodGuard {

@@ -63,6 +63,7 @@ async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
         responders: Default::default(),
         playbooks: Vec::new(),
         response: Default::default(),
+        soc: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

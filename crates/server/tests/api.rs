@@ -99,6 +99,7 @@ fn pipeline() -> Pipeline {
         responders: Default::default(),
         playbooks: Vec::new(),
         response: Default::default(),
+        soc: Default::default(),
     }
 }
 
@@ -1028,4 +1029,90 @@ async fn incidents_export_as_stix_bundles_and_misp_events() {
             .0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn soc_metrics_come_from_the_recorded_lifecycle() {
+    let mut s = Server::start(|_| {}).await;
+    for body in wazuh_samples() {
+        assert!(s.post_alerts("application/json", body).await.0.is_success());
+    }
+    s.triage().await;
+    let (_, page) = s.get("/api/v1/incidents?limit=100", VIEWER).await;
+    let incidents = page["incidents"].as_array().unwrap().clone();
+    assert!(!incidents.is_empty());
+    let escalated = incidents
+        .iter()
+        .find(|i| i["escalation"] != "auto_close")
+        .expect("an escalated incident")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An analyst answers it and knows when the attack started.
+    let engine_verdict = incidents
+        .iter()
+        .find(|i| i["id"] == escalated.as_str())
+        .unwrap()["verdict"]
+        .clone();
+    let (st, _, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{escalated}/verdict"),
+            Some(ANALYST),
+            Some("application/json"),
+            json!({"verdict": "malicious", "attack_started_at": "2020-01-01T00:00:00Z"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    let (st, m) = s
+        .get("/api/v1/metrics/soc?since=2000-01-01T00:00:00Z", VIEWER)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_eq!(m["incidents"].as_u64().unwrap() as usize, incidents.len());
+    // Every incident was ingested and triaged here: time to triage exists for each, and is short.
+    assert_eq!(
+        m["time_to_triage"]["count"].as_u64().unwrap() as usize,
+        incidents.len()
+    );
+    assert!(
+        m["time_to_triage"]["p90_secs"].as_f64().unwrap() < 60.0,
+        "{m}"
+    );
+    assert_eq!(m["time_to_triage"]["met"], true);
+    assert_eq!(m["time_to_detect"]["count"], 1);
+    assert_eq!(m["accuracy"]["judged"], 1);
+    let overridden = engine_verdict != "malicious" && engine_verdict != "needs_review";
+    assert_eq!(m["override_rate"]["numerator"], u64::from(overridden));
+    assert_eq!(m["override_rate"]["denominator"], 1);
+    let auto = incidents
+        .iter()
+        .filter(|i| i["escalation"] == "auto_close")
+        .count() as u64;
+    assert_eq!(m["automation"]["numerator"], auto);
+    assert!(m["by_source"]["wazuh"]["incidents"].as_u64().unwrap() > 0);
+    // Filters and validation.
+    let (_, f) = s
+        .get(
+            "/api/v1/metrics/soc?since=2000-01-01T00:00:00Z&source=crowdstrike",
+            VIEWER,
+        )
+        .await;
+    assert_eq!(f["incidents"], 0);
+    let (st, e) = s
+        .get("/api/v1/metrics/soc?since=yesterday&priority=P9", VIEWER)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(e["details"].as_array().unwrap().len(), 2, "{e}");
+    // The same figures as Prometheus gauges.
+    let (_, _, text) = s
+        .call(Method::GET, "/metrics", None, None, Body::empty())
+        .await;
+    let text = text.as_str().unwrap().to_owned();
+    assert!(
+        text.contains("picket_soc_time_to_triage_seconds{stat=\"p90\"}"),
+        "{text}"
+    );
+    assert!(text.contains("picket_soc_ratio{name=\"automation\"}"));
 }

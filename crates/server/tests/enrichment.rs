@@ -104,6 +104,7 @@ async fn start(
         responders: Default::default(),
         playbooks: Vec::new(),
         response: Default::default(),
+        soc: Default::default(),
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

@@ -79,6 +79,7 @@ async fn setup_with(
         .unwrap(),
         playbooks,
         response: Default::default(),
+        soc: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

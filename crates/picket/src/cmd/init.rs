@@ -150,6 +150,16 @@ action_timeout_secs = 120
 flood_min_per_minute = 5000
 flood_factor = 10.0
 
+[metrics]
+# Rates behind the SOC metrics (docs/metrics.md; `picket metrics`, GET /api/v1/metrics/soc).
+# Analyst minutes a manual SOC spends per alert, low and high (the seeds' figure: 15-30).
+minutes_per_alert = [15.0, 30.0]
+# Analyst minutes per incident that reaches a human.
+minutes_per_incident = 20.0
+analyst_hourly_cost = 60.0
+compute_cost_per_incident = 0.0001
+llm_cost_per_1k_tokens = 0.0
+
 # Responders carry out approved actions at the vendors (docs/response.md; `picket responders list`).
 # Secrets come from an environment variable or a file, never from this file. Repeat for more.
 # [[responders]]

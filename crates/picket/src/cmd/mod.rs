@@ -15,6 +15,7 @@ pub mod intel;
 pub mod normalize;
 pub mod persist;
 pub mod pipeline;
+pub mod metrics;
 pub mod playbook;
 pub mod policy;
 pub mod responders;

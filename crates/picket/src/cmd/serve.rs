@@ -90,6 +90,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         },
         responders: picket_respond::Responders::default(),
         playbooks: pipeline::playbooks(&cfg)?,
+        soc: cfg.metrics.settings(),
         response: picket_server::ResponseSettings {
             action_timeout_secs: cfg.response.action_timeout_secs,
             flood_min_per_minute: cfg.response.flood_min_per_minute,

@@ -8,6 +8,7 @@ pub(crate) mod export;
 pub(crate) mod incidents;
 pub(crate) mod intel;
 pub(crate) mod ops;
+pub(crate) mod soc;
 
 use std::time::Instant;
 
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/response",
             get(actions::response_status).post(actions::set_response),
         )
+        .route("/api/v1/metrics/soc", get(soc::soc))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

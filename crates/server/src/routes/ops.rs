@@ -42,6 +42,23 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     if let Some(e) = state.enricher() {
         state.metrics().sync_intel(e);
     }
+    if state.metrics().soc_due() {
+        let until = jiff::Timestamp::now();
+        let since = until
+            .checked_sub(jiff::SignedDuration::from_hours(
+                24 * crate::metrics::SOC_WINDOW_DAYS,
+            ))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let life = state.store().lifecycle(since, until).await?;
+        let m = picket_metrics::compute(
+            &life,
+            &picket_metrics::Filter::default(),
+            state.soc_settings(),
+            since,
+            until,
+        );
+        state.metrics().set_soc(&m);
+    }
     Ok((
         [(
             header::CONTENT_TYPE,
