@@ -72,6 +72,9 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
+    /// Replay labelled alerts through triage and score Picket against the labels: quality per
+    /// escalation threshold, automation, attack phases, manual baseline, charts (docs/evaluation.md).
+    Eval(cmd::eval::Args),
     /// Print the JSON Schema of an artifact Picket emits (incident, alert).
     Schema(cmd::schema::Args),
 }
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
         Command::Responders(a) => cmd::responders::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),
+        Command::Eval(a) => cmd::eval::run(cli.config.as_deref(), a),
     };
     match result {
         Ok(code) => code,
