@@ -84,4 +84,26 @@ impl TokenSource {
     pub(crate) async fn invalidate(&self) {
         *self.cached.lock().await = None;
     }
+
+    /// Sends the request `build` makes with a bearer token, fetching a fresh token once after a
+    /// 401 (a token revoked or expired early); a second 401 is the caller's error.
+    pub(crate) async fn send<F>(
+        &self,
+        http: &Http,
+        op: &str,
+        build: F,
+    ) -> Result<picket_enrich::http::Reply, RespondError>
+    where
+        F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    {
+        let token = self.token(http).await?;
+        match http.send(op, |c| build(c, &token)).await {
+            Err(ConnectorError::Unauthorized(_)) => {
+                self.invalidate().await;
+                let token = self.token(http).await?;
+                Ok(http.send(op, |c| build(c, &token)).await?)
+            }
+            other => Ok(other?),
+        }
+    }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use picket_enrich::{ConnectorError, Http};
+use picket_enrich::Http;
 use serde::Deserialize;
 
 use super::{Context, Kind, http_client, no_options};
@@ -95,24 +95,15 @@ impl Falcon {
     where
         F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     {
-        for first in [true, false] {
-            let token = self.tokens.token(&self.http).await?;
-            match self.http.send(op, |c| build(c, &token)).await {
-                Err(ConnectorError::Unauthorized(_)) if first => self.tokens.invalidate().await,
-                Err(e) => return Err(e.into()),
-                Ok(reply) => {
-                    let env: Envelope = reply.json()?;
-                    if !reply.is_success() {
-                        return Err(RespondError::Rejected {
-                            status: reply.status,
-                            message: env.error_text(),
-                        });
-                    }
-                    return Ok((reply.status, env));
-                }
-            }
+        let reply = self.tokens.send(&self.http, op, build).await?;
+        let env: Envelope = reply.json()?;
+        if !reply.is_success() {
+            return Err(RespondError::Rejected {
+                status: reply.status,
+                message: env.error_text(),
+            });
         }
-        unreachable!("the second attempt returns")
+        Ok((reply.status, env))
     }
 
     async fn device_id(&self, host: &str) -> Result<String, RespondError> {

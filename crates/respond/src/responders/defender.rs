@@ -167,15 +167,7 @@ impl Defender {
     where
         F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     {
-        for first in [true, false] {
-            let token = self.tokens.token(&self.http).await?;
-            match self.http.send(op, |c| build(c, &token)).await {
-                Err(ConnectorError::Unauthorized(_)) if first => self.tokens.invalidate().await,
-                Err(e) => return Err(e.into()),
-                Ok(reply) => return Ok(reply),
-            }
-        }
-        unreachable!("the second attempt returns")
+        self.tokens.send(&self.http, op, build).await
     }
 
     async fn machine_id(&self, host: &str) -> Result<String, RespondError> {
