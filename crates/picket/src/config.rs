@@ -141,6 +141,8 @@ pub struct ResponseSection {
     pub policy: Option<PathBuf>,
     /// Limit, in seconds, on one action's run at its responder (all vendor calls and retries).
     pub action_timeout_secs: u64,
+    /// Actions the executor runs at once (a slow vendor does not hold the others back).
+    pub executor_concurrency: usize,
     /// Alert-flood guard: a minute with more alerts than this and more than `flood_factor` times the
     /// previous hour's median pauses automated response (never ingestion). 0 disables it.
     pub flood_min_per_minute: u64,
@@ -155,6 +157,7 @@ impl Default for ResponseSection {
         Self {
             policy: None,
             action_timeout_secs: d.action_timeout_secs,
+            executor_concurrency: d.executor_concurrency,
             flood_min_per_minute: d.flood_min_per_minute,
             flood_factor: d.flood_factor,
             playbooks: Vec::new(),
@@ -527,6 +530,13 @@ impl Config {
                     format!("`{}`: {e}", full.display()),
                 ),
             }
+        }
+        if response.executor_concurrency == 0 || response.executor_concurrency > 64 {
+            cx.push(
+                spans.of("response"),
+                "response.executor_concurrency",
+                "must be within 1..=64".into(),
+            );
         }
         if response.action_timeout_secs == 0 {
             cx.push(

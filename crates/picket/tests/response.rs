@@ -116,6 +116,8 @@ checkpoint_every = 5
 
 [response]
 action_timeout_secs = 300
+# One at a time, so that a queued action is waiting (approved, unclaimed) at the first kill.
+executor_concurrency = 1
 
 [[responders]]
 name = "edge-fw"

@@ -89,6 +89,7 @@ pub async fn prepare_with_auth(
             pipeline.response.action_timeout_secs.max(1),
         ),
         playbooks: pipeline.playbooks.clone(),
+        concurrency: pipeline.response.executor_concurrency,
         pause_cache: Mutex::new(None),
     });
     let shared = state::Shared {

@@ -48,6 +48,8 @@ pub struct Pipeline {
 pub struct ResponseSettings {
     /// Limit on one action's run at its responder, all calls and retries included.
     pub action_timeout_secs: u64,
+    /// Actions the executor runs at once.
+    pub executor_concurrency: usize,
     /// Alerts per minute under which ingest is never a flood (0 disables the flood guard).
     pub flood_min_per_minute: u64,
     /// A minute over this many times the previous hour's median per minute is a flood.
@@ -58,6 +60,7 @@ impl Default for ResponseSettings {
     fn default() -> Self {
         Self {
             action_timeout_secs: 120,
+            executor_concurrency: 4,
             flood_min_per_minute: 5000,
             flood_factor: 10.0,
         }

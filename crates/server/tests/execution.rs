@@ -532,3 +532,61 @@ params = { round = "{{ item }}" }
         "the approved automated blocks wait while paused"
     );
 }
+
+#[tokio::test]
+async fn a_slow_vendor_does_not_hold_the_other_actions_back() {
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(1500)))
+        .mount(&slow)
+        .await;
+    let fast = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&fast)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (r, state, _) = setup(
+        dir.path(),
+        &[
+            webhook("chat", &slow.uri(), &["notify"], false),
+            webhook("fw", &fast.uri(), &["block_ip", "unblock_ip"], true),
+        ],
+    )
+    .await;
+    // The slow notification is approved first, the block right after.
+    let (_, n) = call(
+        &r,
+        Method::POST,
+        "/api/v1/actions",
+        RITA,
+        json!({"action": "notify"}),
+    )
+    .await;
+    let (_, b) = call(
+        &r,
+        Method::POST,
+        "/api/v1/actions",
+        RITA,
+        json!({"action": "block_ip", "target": "203.0.113.9"}),
+    )
+    .await;
+    assert_eq!(picket_server::execute_approved(&state).await.unwrap(), 2);
+    let n = action(&r, n["action"]["id"].as_str().unwrap()).await;
+    let b = action(&r, b["action"]["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (n["state"].as_str(), b["state"].as_str()),
+        (Some("succeeded"), Some("succeeded"))
+    );
+    let finished = |a: &Value| {
+        a["execution"]["finished_at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    assert!(
+        finished(&b) < finished(&n),
+        "the block ran beside the slow notification, not after it"
+    );
+}

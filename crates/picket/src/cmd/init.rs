@@ -145,6 +145,8 @@ checkpoint_every = 1000
 playbooks = []
 # Limit on one action's run at its responder, all vendor calls and retries included.
 action_timeout_secs = 120
+# Actions the executor runs at once (a slow vendor does not hold the others back).
+executor_concurrency = 4
 # Alert-flood guard: a minute with more alerts than this AND more than flood_factor times the previous
 # hour's median pauses automated response (never ingestion) and pages on-call. 0 disables it.
 flood_min_per_minute = 5000

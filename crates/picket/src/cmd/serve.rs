@@ -93,6 +93,7 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         soc: cfg.metrics.settings(),
         response: picket_server::ResponseSettings {
             action_timeout_secs: cfg.response.action_timeout_secs,
+            executor_concurrency: cfg.response.executor_concurrency,
             flood_min_per_minute: cfg.response.flood_min_per_minute,
             flood_factor: cfg.response.flood_factor,
         },

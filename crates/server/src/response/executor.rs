@@ -1,5 +1,5 @@
-//! The executor: runs approved actions at their responders, one state change committed before and one
-//! after each vendor call, so a crash at any point neither repeats an effect nor loses an action.
+//! The executor: runs approved actions at their responders (up to `[response] executor_concurrency`
+//! at once), one state change committed before and one after each vendor call, so a crash at any point neither repeats an effect nor loses an action.
 //!
 //! - approved → executing is a compare-and-set in the store (`claim_action`) that also records the
 //!   responder and the undo: an action is claimed once, and its undo is on disk before it runs.
@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{StreamExt, stream};
 use jiff::Timestamp;
 use picket_policy::default_catalog;
 use picket_respond::{ActionRequest, Configured};
@@ -97,13 +98,20 @@ pub(crate) async fn run_pending(resp: &Response) -> Result<usize, StoreError> {
         let paused = resp.paused().await?.is_some();
         let batch = resp.store.approved_actions(BATCH).await?;
         let full = batch.len() == BATCH as usize;
-        let mut ran_now = 0;
-        for a in batch {
-            if paused && a.proposal.proposer.automated() && a.approvals_needed == 0 {
-                continue;
-            }
-            run_one(resp, a).await?;
-            ran_now += 1;
+        let runnable: Vec<ActionRecord> = batch
+            .into_iter()
+            .filter(|a| !(paused && a.proposal.proposer.automated() && a.approvals_needed == 0))
+            .collect();
+        let ran_now = runnable.len();
+        // Up to `concurrency` at once, started oldest first: a slow vendor does not hold the others
+        // back. Each action is claimed once (compare-and-set) whatever runs beside it.
+        let results: Vec<Result<(), StoreError>> = stream::iter(runnable)
+            .map(|a| run_one(resp, a))
+            .buffer_unordered(resp.concurrency.max(1))
+            .collect()
+            .await;
+        for r in results {
+            r?;
         }
         ran += ran_now;
         // Held actions fill the batch without running: stop rather than spin.

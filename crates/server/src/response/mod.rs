@@ -29,6 +29,8 @@ pub(crate) struct Response {
     pub(crate) wake: Notify,
     /// Limit on one action's run, all its vendor calls and retries included.
     pub(crate) action_timeout: std::time::Duration,
+    /// Actions run at once by the executor.
+    pub(crate) concurrency: usize,
     /// Playbooks run on incidents as the worker commits them.
     pub(crate) playbooks: Vec<picket_playbook::Playbook>,
     /// The pause as last read from or written to the store (`None`: not read yet). This process is
