@@ -332,13 +332,28 @@ impl Http {
                 Err(_) => break,
             }
         }
+        // A provider that echoes the key back (in an error body, a debug field) never hands it to a
+        // connector: every message, snippet and log line is built from this body.
+        let body = match (&self.secret, std::str::from_utf8(&body)) {
+            (Some(s), Ok(text)) if s.expose().len() >= 4 && text.contains(s.expose()) => {
+                s.redact(text).into_bytes()
+            }
+            _ => body,
+        };
         let reply = Reply {
             status,
             headers,
             body,
         };
         let message = || match &self.secret {
-            Some(s) => s.redact(&reply.snippet(200)),
+            // Redact the whole body before cutting it: a key straddling the cut would otherwise
+            // leave its first part in the message.
+            Some(s) => s
+                .redact(&String::from_utf8_lossy(&reply.body))
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .replace(['\n', '\r'], " "),
             None => reply.snippet(200),
         };
         match status {
