@@ -11,7 +11,9 @@
 
 pub mod anthropic;
 pub mod config;
+pub mod contract;
 pub mod guard;
+pub mod injection;
 pub mod openai;
 pub mod provider;
 pub mod schema;
