@@ -9,6 +9,7 @@ mod attack;
 mod facts;
 mod ids;
 mod misp;
+pub mod report;
 mod stix;
 
 use std::fmt;

@@ -70,6 +70,9 @@ enum Command {
     /// SOC metrics of a store: times to triage, respond and detect, automation, overrides, accuracy,
     /// completeness, cost (docs/metrics.md).
     Metrics(cmd::metrics::Args),
+    /// The incident report draft (Markdown or HTML): summary, scope, timeline, ATT&CK, evidence,
+    /// actions taken, recommendations.
+    Report(cmd::report::Args),
     /// Measure pipeline throughput (see docs/performance.md).
     Bench(cmd::bench::Args),
     /// Replay labelled alerts through triage and score Picket against the labels: quality per
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Attack(a) => cmd::attack::run(cli.config.as_deref(), a),
         Command::Audit(a) => cmd::audit::run(cli.config.as_deref(), a),
         Command::Policy(a) => cmd::policy::run(a),
+        Command::Report(a) => cmd::report::run(cli.config.as_deref(), a),
         Command::Metrics(a) => cmd::metrics::run(cli.config.as_deref(), a),
         Command::Playbook(a) => cmd::playbook::run(cli.config.as_deref(), a),
         Command::Actions(a) => cmd::actions::run(cli.config.as_deref(), a),

@@ -107,4 +107,30 @@ fn metrics_are_computed_from_the_store() {
     // Filters.
     let none = metrics(&data, &["--source", "crowdstrike"]);
     assert_eq!(none["incidents"], 0);
+    // The report of the judged incident, as HTML in a file.
+    let out = dir.path().join("report.html");
+    let o = picket()
+        .args([
+            "report",
+            judged["id"].as_str().unwrap(),
+            "--html",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        page.contains("Analyst alice: ") && page.contains("<h2>Recommendations</h2>"),
+        "{page}"
+    );
+    let o = picket()
+        .args(["report", "inc_nope", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
 }

@@ -21,6 +21,7 @@ use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, in
         incidents::record_verdict,
         export::stix,
         export::misp,
+        export::report,
         intel::lookup,
         intel::alert_enrichment,
         attack::coverage,

@@ -1105,6 +1105,64 @@ async fn soc_metrics_come_from_the_recorded_lifecycle() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(e["details"].as_array().unwrap().len(), 2, "{e}");
+    // The incident report, from the same record.
+    let (st, _, md) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{escalated}/report"),
+            Some(VIEWER),
+            None,
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let md = md.as_str().unwrap().to_owned();
+    assert!(
+        md.contains("## Timeline") && md.contains("## Recommendations"),
+        "{md}"
+    );
+    assert!(
+        md.contains("acknowledged (token:alice)"),
+        "lifecycle in the timeline: {md}"
+    );
+    assert!(md.contains("Analyst alice: malicious"), "{md}");
+    let (st, headers, page) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{escalated}/report?format=html"),
+            Some(VIEWER),
+            None,
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.as_str().unwrap().contains("<h2>Evidence</h2>"));
+    let (st, _, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{escalated}/report?format=pdf"),
+            Some(VIEWER),
+            None,
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/incidents/inc_none/report",
+            Some(VIEWER),
+            None,
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     // The same figures as Prometheus gauges.
     let (_, _, text) = s
         .call(Method::GET, "/metrics", None, None, Body::empty())

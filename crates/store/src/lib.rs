@@ -209,6 +209,9 @@ pub trait Store: Send + Sync {
     /// occurrence stands).
     async fn record_incident_events(&self, events: &[IncidentEvent]) -> Result<()>;
 
+    /// One incident's lifecycle events, in time order.
+    async fn incident_events(&self, incident_id: &str) -> Result<Vec<IncidentEvent>>;
+
     /// The lifecycle events of incidents active within [since, until] (first seen at or before
     /// `until`, last seen at or after `since`), with those incidents.
     async fn lifecycle(&self, since: Timestamp, until: Timestamp)

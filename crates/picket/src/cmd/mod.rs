@@ -19,6 +19,7 @@ pub mod persist;
 pub mod pipeline;
 pub mod playbook;
 pub mod policy;
+pub mod report;
 pub mod responders;
 pub mod schema;
 pub mod serve;

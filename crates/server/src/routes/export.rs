@@ -114,3 +114,49 @@ pub(crate) async fn misp(
         &incident, &alerts, &options,
     )))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct ReportQuery {
+    /// `markdown` (default) or `html`.
+    format: Option<String>,
+}
+
+/// The incident report draft: summary, scope, timeline, ATT&CK mapping, evidence, indicators,
+/// actions taken, recommendations — built from the stored record, in Markdown or HTML.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/report",
+    tag = "incidents",
+    params(("id" = String, Path, description = "Incident id"), ReportQuery),
+    responses(
+        (status = 200, description = "text/markdown or text/html", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    caller.require(Permission::Read)?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (format, ct) = match q.format.as_deref() {
+        None | Some("markdown") | Some("md") => (
+            crate::ReportFormat::Markdown,
+            "text/markdown; charset=utf-8",
+        ),
+        Some("html") => (crate::ReportFormat::Html, "text/html; charset=utf-8"),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format `{other}` is not markdown or html"
+            )));
+        }
+    };
+    let text = crate::incident_report(state.store(), &id, format)
+        .await?
+        .ok_or_else(|| ApiError::not_found("incident", &id))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, ct)], text).into_response())
+}

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/incidents/{id}/stix", get(export::stix))
         .route("/api/v1/incidents/{id}/misp", get(export::misp))
+        .route("/api/v1/incidents/{id}/report", get(export::report))
         .route("/api/v1/intel/{type}/{value}", get(intel::lookup))
         .route(
             "/api/v1/alerts/{id}/enrichment",

@@ -322,3 +322,27 @@ pub(super) async fn lifecycle(
         })
         .collect())
 }
+
+pub(super) async fn events_of(
+    pool: &SqlitePool,
+    incident_id: &str,
+) -> Result<Vec<crate::model::IncidentEvent>> {
+    let rows = sqlx::query(
+        "SELECT event, at, actor FROM incident_events WHERE incident_id = ?1 ORDER BY at, event",
+    )
+    .bind(incident_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let ev: String = r.try_get("event")?;
+            Ok(crate::model::IncidentEvent {
+                incident_id: incident_id.to_owned(),
+                event: crate::model::LifecycleEvent::parse(&ev)
+                    .ok_or_else(|| StoreError::corrupt("incident_events.event", ev.clone()))?,
+                at: from_micros(r.try_get("at")?, "incident_events.at")?,
+                actor: r.try_get("actor")?,
+            })
+        })
+        .collect()
+}

@@ -424,6 +424,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn incident_events(&self, incident_id: &str) -> Result<Vec<crate::model::IncidentEvent>> {
+        incidents::events_of(&self.reader, incident_id).await
+    }
+
     async fn lifecycle(
         &self,
         since: Timestamp,

@@ -584,6 +584,9 @@ pub(crate) async fn commit_triage_is_one_step<H: Harness>() {
     assert_eq!(triaged.at, ts(30), "the first triage stands");
     assert_eq!(verdicts.len(), 1);
     assert!(s.lifecycle(ts(5000), ts(6000)).await.unwrap().is_empty());
+    let one = s.incident_events("inc_1").await.unwrap();
+    assert_eq!(one.len(), 6);
+    assert!(one.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
 }
 
 pub(crate) async fn concurrent_inserts_store_each_alert_once<H: Harness>() {
