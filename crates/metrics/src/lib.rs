@@ -15,6 +15,16 @@ use serde::Serialize;
 
 pub use stats::Durations;
 
+/// The range metrics cover when none is given: the last 30 days.
+pub const DEFAULT_WINDOW_DAYS: i64 = 30;
+
+/// The start of the default range ending at `until`.
+pub fn default_since(until: Timestamp) -> Timestamp {
+    until
+        .checked_sub(jiff::SignedDuration::from_hours(24 * DEFAULT_WINDOW_DAYS))
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 /// Rates and checklist the cost and completeness figures use.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
@@ -267,13 +277,12 @@ fn positive(v: Verdict) -> bool {
 }
 
 fn group(items: &[&IncidentLifecycle]) -> Group {
-    let low: Vec<_> = items.to_vec();
     Group {
         incidents: items.len() as u64,
         alerts: items.iter().map(|l| l.incident.alert_count).sum(),
         automation: ratio(
-            low.iter().filter(|l| automated(l)).count() as u64,
-            low.len() as u64,
+            items.iter().filter(|l| automated(l)).count() as u64,
+            items.len() as u64,
             None,
         ),
         time_to_triage: Durations::of(
@@ -377,7 +386,9 @@ pub fn compute(
         .filter(|l| touched(l) || at(l, Escalated).is_some())
         .count() as f64;
     let compute = n as f64 * settings.compute_cost_per_incident;
-    let llm = 0.0 * settings.llm_cost_per_1k_tokens;
+    // No LLM tokens are spent yet (the agent is not wired into triage): `llm_cost_per_1k_tokens`
+    // applies once it is.
+    let llm = 0.0;
     let analyst = touched_n * settings.minutes_per_incident / 60.0 * settings.analyst_hourly_cost;
     let total = compute + llm + analyst;
 

@@ -82,9 +82,6 @@ struct SocGauges {
     computed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// The window the SOC gauges cover.
-pub(crate) const SOC_WINDOW_DAYS: i64 = 30;
-
 /// The server's metrics and their registry.
 #[derive(Debug)]
 pub(crate) struct Metrics {

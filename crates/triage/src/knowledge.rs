@@ -68,7 +68,23 @@ pub struct Inventory {
     pub subnets: Vec<SubnetEntry>,
 }
 
+impl Criticality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
 impl Inventory {
+    /// The host, else the user, of this name: a response action's target.
+    pub fn asset(&self, name: &str) -> Option<&AssetEntry> {
+        self.host(name).or_else(|| self.user(name))
+    }
+
     pub fn host(&self, name: &str) -> Option<&AssetEntry> {
         self.hosts
             .iter()

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use picket_metrics::{Durations, Filter, Ratio, SocMetrics};
 use picket_store::Store;
 
@@ -45,11 +45,9 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         bail!("no Picket store in {} (give --data-dir)", dir.display());
     }
     let until = args.until.unwrap_or_else(Timestamp::now);
-    let since = args.since.unwrap_or_else(|| {
-        until
-            .checked_sub(SignedDuration::from_hours(24 * 30))
-            .unwrap_or(Timestamp::UNIX_EPOCH)
-    });
+    let since = args
+        .since
+        .unwrap_or_else(|| picket_metrics::default_since(until));
     if since > until {
         bail!("--since is after --until");
     }

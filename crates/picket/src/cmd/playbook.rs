@@ -172,11 +172,9 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
                     for s in plan {
                         let decision = s.proposal.as_ref().map(|p| {
                             let mut p = p.clone();
-                            if let Some(a) = inv.host(&p.target).or_else(|| inv.user(&p.target)) {
+                            if let Some(a) = inv.asset(&p.target) {
                                 p.protected = a.protected;
-                                p.asset_class = serde_json::to_value(a.criticality)
-                                    .ok()
-                                    .and_then(|v| v.as_str().map(String::from));
+                                p.asset_class = Some(a.criticality.as_str().to_owned());
                             }
                             let d = evaluate(&policy, &p, &history, now);
                             if matches!(d.outcome, Outcome::Allow) {

@@ -68,7 +68,7 @@ use picket_enrich::{ConnectorError, Http, Secret};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::{Context, Kind, http_client, percent_encode, redact_error};
+use super::{Context, Kind, http_client, partner, percent_encode, redact_error};
 use crate::config::ResponderConfig;
 use crate::responder::{ActionDef, ActionOutcome, ActionRequest, RespondError, Responder};
 
@@ -104,14 +104,6 @@ const CATALOG: [&str; 15] = [
     "release_host",
     "revoke_sessions",
     "wipe_endpoint",
-];
-
-/// Actions that reverse each other.
-const PAIRS: [(&str, &str); 4] = [
-    ("block_ip", "unblock_ip"),
-    ("disable_user", "enable_user"),
-    ("suspend_user", "unsuspend_user"),
-    ("isolate_host", "release_host"),
 ];
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -417,15 +409,6 @@ fn parse_spec(name: &str, v: &Value, bad: &mut impl FnMut(String, String)) -> Op
         expect,
     })
     .filter(|_| ok)
-}
-
-/// The pair partner of `action`, if it has one.
-fn partner(action: &str) -> Option<&'static str> {
-    PAIRS.iter().find_map(|&(a, b)| match action {
-        x if x == a => Some(b),
-        x if x == b => Some(a),
-        _ => None,
-    })
 }
 
 fn defs(specs: &[Spec]) -> Vec<ActionDef> {

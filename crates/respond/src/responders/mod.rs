@@ -72,6 +72,23 @@ pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name).collect()
 }
 
+/// The catalog's reversible pairs: each undoes the other.
+const PAIRS: [(&str, &str); 4] = [
+    ("block_ip", "unblock_ip"),
+    ("disable_user", "enable_user"),
+    ("suspend_user", "unsuspend_user"),
+    ("isolate_host", "release_host"),
+];
+
+/// The action that reverses `action`, when it belongs to a reversible pair.
+pub(crate) fn partner(action: &str) -> Option<&'static str> {
+    PAIRS.iter().find_map(|&(a, b)| match action {
+        x if x == a => Some(b),
+        x if x == b => Some(a),
+        _ => None,
+    })
+}
+
 /// For kinds without options.
 pub(crate) fn no_options(c: &ResponderConfig) -> Vec<(String, String)> {
     c.options

@@ -39,14 +39,6 @@ fn idempotent(c: &ResponderConfig) -> bool {
         .unwrap_or(false)
 }
 
-/// The catalog's reversible pairs.
-const PAIRS: [(&str, &str); 4] = [
-    ("block_ip", "unblock_ip"),
-    ("disable_user", "enable_user"),
-    ("suspend_user", "unsuspend_user"),
-    ("isolate_host", "release_host"),
-];
-
 fn actions(c: &ResponderConfig) -> Vec<ActionDef> {
     let names: Vec<String> = match c.options.get("actions").and_then(|v| v.as_array()) {
         Some(a) => a
@@ -57,13 +49,7 @@ fn actions(c: &ResponderConfig) -> Vec<ActionDef> {
     };
     // When both members of a reversible pair are configured, each undoes the other.
     let undo_of = |n: &str| {
-        PAIRS
-            .iter()
-            .find_map(|(a, b)| match n {
-                x if x == *a => Some(*b),
-                x if x == *b => Some(*a),
-                _ => None,
-            })
+        super::partner(n)
             .filter(|u| names.iter().any(|x| x == u))
             .map(String::from)
     };

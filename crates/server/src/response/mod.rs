@@ -59,13 +59,8 @@ impl Response {
             return (true, None);
         };
         let inv = &engine.knowledge().inventory;
-        match inv.host(target).or_else(|| inv.user(target)) {
-            Some(a) => (
-                a.protected,
-                serde_json::to_value(a.criticality)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from)),
-            ),
+        match inv.asset(target) {
+            Some(a) => (a.protected, Some(a.criticality.as_str().to_owned())),
             None => (false, None),
         }
     }

@@ -44,11 +44,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     }
     if state.metrics().soc_due() {
         let until = jiff::Timestamp::now();
-        let since = until
-            .checked_sub(jiff::SignedDuration::from_hours(
-                24 * crate::metrics::SOC_WINDOW_DAYS,
-            ))
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let since = picket_metrics::default_since(until);
         let life = state.store().lifecycle(since, until).await?;
         let m = picket_metrics::compute(
             &life,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use picket_core::Priority;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -57,11 +57,7 @@ pub(crate) async fn soc(
         }
     };
     let until = time("until", &q.until).unwrap_or_else(Timestamp::now);
-    let since = time("since", &q.since).unwrap_or_else(|| {
-        until
-            .checked_sub(SignedDuration::from_hours(24 * 30))
-            .unwrap_or(Timestamp::UNIX_EPOCH)
-    });
+    let since = time("since", &q.since).unwrap_or_else(|| picket_metrics::default_since(until));
     let priority = match q.priority.as_deref() {
         None => None,
         Some(p) => match Priority::parse(p) {
