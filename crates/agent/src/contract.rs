@@ -229,3 +229,99 @@ pub fn validate(
     }
     if out.is_empty() { Ok(()) } else { Err(out) }
 }
+
+/// What one investigation step (a pipeline phase, a worker, a blackboard specialist) found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseReport {
+    /// Findings, each citing evidence; empty when there is nothing (more) to add.
+    pub findings: Vec<Claim>,
+    pub confidence_note: String,
+    pub explanation: String,
+}
+
+/// One assessor's independent classification (consensus mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    pub verdict: Verdict,
+    /// In [0, 1].
+    pub confidence: f64,
+    pub rationale: Vec<Claim>,
+    pub confidence_note: String,
+}
+
+/// One task a supervisor hands to a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerTask {
+    pub title: String,
+    /// What the worker must find out.
+    pub question: String,
+    /// Evidence ids the worker focuses on (alerts, indicators, hosts, users).
+    pub focus: Vec<String>,
+}
+
+/// A supervisor's split of a large incident or hunt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub tasks: Vec<WorkerTask>,
+}
+
+/// Every problem of a list of claims (`allow_empty`: a step with nothing to add).
+pub fn validate_claims(
+    at: &str,
+    claims: &[Claim],
+    note_text: &str,
+    ev: &Evidence,
+    allow_empty: bool,
+) -> Result<(), Vec<ContractError>> {
+    let mut out = Vec::new();
+    if claims.is_empty() && !allow_empty {
+        out.push(ContractError::Invalid {
+            at: at.into(),
+            message: "is empty".into(),
+        });
+    }
+    for (i, c) in claims.iter().enumerate() {
+        cites(&mut out, ev, format!("{at}[{i}]"), &c.cites);
+    }
+    note(&mut out, note_text);
+    if out.is_empty() { Ok(()) } else { Err(out) }
+}
+
+/// Every problem of an assessment.
+pub fn validate_assessment(a: &Assessment, ev: &Evidence) -> Result<(), Vec<ContractError>> {
+    let mut out = validate_claims("rationale", &a.rationale, &a.confidence_note, ev, false)
+        .err()
+        .unwrap_or_default();
+    if !(0.0..=1.0).contains(&a.confidence) {
+        out.push(ContractError::Invalid {
+            at: "confidence".into(),
+            message: "must be within [0, 1]".into(),
+        });
+    }
+    if out.is_empty() { Ok(()) } else { Err(out) }
+}
+
+/// Every problem of a plan: 1 to `max` tasks, each focused on existing evidence.
+pub fn validate_plan(p: &Plan, ev: &Evidence, max: usize) -> Result<(), Vec<ContractError>> {
+    let mut out = Vec::new();
+    if p.tasks.is_empty() || p.tasks.len() > max {
+        out.push(ContractError::Invalid {
+            at: "tasks".into(),
+            message: format!("needs 1 to {max} tasks, has {}", p.tasks.len()),
+        });
+    }
+    for (i, t) in p.tasks.iter().enumerate() {
+        cites(&mut out, ev, format!("tasks[{i}].focus"), &t.focus);
+        if t.question.trim().is_empty() {
+            out.push(ContractError::Invalid {
+                at: format!("tasks[{i}].question"),
+                message: "is empty".into(),
+            });
+        }
+    }
+    if out.is_empty() { Ok(()) } else { Err(out) }
+}

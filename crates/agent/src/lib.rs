@@ -14,17 +14,21 @@ pub mod config;
 pub mod contract;
 pub mod guard;
 pub mod injection;
+pub mod investigate;
 pub mod openai;
 pub mod provider;
 pub mod schema;
+pub mod tools;
 mod wire;
 
 pub use anthropic::Anthropic;
 pub use config::{ProviderConfig, ProviderKind, build};
 pub use guard::{BreakerState, Budget, GuardSettings, GuardedProvider, Pricing, Spend};
+pub use investigate::{Investigation, Investigator, Mode};
 pub use openai::{Dialect, OpenAi};
 pub use provider::{
     Completion, CompletionRequest, Message, OutputSchema, Provider, ProviderError, StopReason,
     ToolCall, ToolDef, Usage,
 };
 pub use schema::schema_for;
+pub use tools::{Caller, ToolOutput, ToolRequest, Toolbox};

@@ -36,7 +36,7 @@ pub struct Settings {
     pub analyst_hourly_cost: f64,
     /// Compute cost per incident (Picket's own processing).
     pub compute_cost_per_incident: f64,
-    /// LLM cost per 1,000 tokens (the agent's accounting; no tokens are spent without it).
+    /// LLM cost per 1,000 tokens, for investigations whose provider has no price configured.
     pub llm_cost_per_1k_tokens: f64,
 }
 
@@ -386,9 +386,18 @@ pub fn compute(
         .filter(|l| touched(l) || at(l, Escalated).is_some())
         .count() as f64;
     let compute = n as f64 * settings.compute_cost_per_incident;
-    // No LLM tokens are spent yet (the agent is not wired into triage): `llm_cost_per_1k_tokens`
-    // applies once it is.
-    let llm = 0.0;
+    // What the investigations cost at the providers' prices; tokens of an investigation without a
+    // configured price are costed at `llm_cost_per_1k_tokens`.
+    let llm: f64 = items
+        .iter()
+        .map(|l| {
+            if l.llm_cost > 0.0 {
+                l.llm_cost
+            } else {
+                l.llm_tokens as f64 / 1000.0 * settings.llm_cost_per_1k_tokens
+            }
+        })
+        .sum();
     let analyst = touched_n * settings.minutes_per_incident / 60.0 * settings.analyst_hourly_cost;
     let total = compute + llm + analyst;
 

@@ -63,6 +63,8 @@ fn fixture() -> Vec<IncidentLifecycle> {
             incident,
             events,
             verdicts,
+            llm_tokens: 0,
+            llm_cost: 0.0,
         }
     };
     vec![
@@ -247,7 +249,7 @@ proptest! {
                     events.push(ev(&id, LifecycleEvent::Resolved, *dt, "engine"));
                 }
                 let vs = if *judged { vec![verdict(&id, inc.verdict, Verdict::Benign)] } else { vec![] };
-                IncidentLifecycle { rules: vec![], incident: inc, events, verdicts: vs }
+                IncidentLifecycle { rules: vec![], incident: inc, events, verdicts: vs, llm_tokens: 0, llm_cost: 0.0 }
             })
             .collect();
         let m = compute(&items, &Filter::default(), &Settings::default(), t(0), t(1));

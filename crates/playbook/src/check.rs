@@ -58,6 +58,15 @@ impl Cx<'_> {
     }
 }
 
+/// The agent's investigation modes a playbook may name.
+pub const INVESTIGATION_MODES: &[&str] = &[
+    "pipeline",
+    "parallel",
+    "supervisor_worker",
+    "blackboard",
+    "consensus",
+];
+
 /// Parses and checks one playbook file's text. `file` names it in messages.
 pub fn load(text: &str, file: &str) -> Result<Playbook, Vec<Located>> {
     let mut cx = Cx {
@@ -84,6 +93,18 @@ pub fn load(text: &str, file: &str) -> Result<Playbook, Vec<Located>> {
         cx.err(def.version.span(), "`version` must not be empty");
     }
     check_trigger(&mut cx, &def.trigger);
+    if let Some(m) = &def.investigate
+        && !INVESTIGATION_MODES.contains(&m.get_ref().as_str())
+    {
+        cx.err(
+            m.span(),
+            format!(
+                "`investigate` is `{}`; expected one of: {}",
+                m.get_ref(),
+                INVESTIGATION_MODES.join(", ")
+            ),
+        );
+    }
     if def.steps.is_empty() {
         cx.err(0..0, "a playbook needs at least one step (`[[steps]]`)");
     }
@@ -99,6 +120,7 @@ pub fn load(text: &str, file: &str) -> Result<Playbook, Vec<Located>> {
         sha256: hex::encode(Sha256::digest(text.as_bytes())),
         file: file.to_owned(),
         trigger: def.trigger.into_inner(),
+        investigate: def.investigate.map(|m| m.into_inner()),
         steps,
     })
 }

@@ -15,6 +15,6 @@ mod model;
 mod plan;
 mod template;
 
-pub use check::{Located, load};
+pub use check::{INVESTIGATION_MODES, Located, load};
 pub use model::{Playbook, Step, StepKind, Trigger};
 pub use plan::{PlanError, Planned};

@@ -15,6 +15,10 @@ pub(crate) struct FileDef {
     #[serde(default = "yes")]
     pub(crate) enabled: bool,
     pub(crate) trigger: Spanned<Trigger>,
+    /// The LLM agent's investigation mode for incidents this playbook triggers on
+    /// (`pipeline`, `parallel`, `supervisor_worker`, `blackboard`, `consensus`).
+    #[serde(default)]
+    pub(crate) investigate: Option<Spanned<String>>,
     pub(crate) steps: Vec<Spanned<StepDef>>,
 }
 
@@ -98,6 +102,8 @@ pub struct Playbook {
     /// Where it was read from (for messages).
     pub file: String,
     pub trigger: Trigger,
+    /// The agent's investigation mode for incidents it triggers on, when it names one.
+    pub investigate: Option<String>,
     pub steps: Vec<Step>,
 }
 

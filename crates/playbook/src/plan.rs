@@ -247,6 +247,7 @@ impl Planner<'_> {
             protected: false,
             min_approvals: gate,
             asset_class: None,
+            out_of_scope: false,
         }
     }
 

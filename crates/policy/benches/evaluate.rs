@@ -30,6 +30,7 @@ fn bench(c: &mut Criterion) {
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     };
     c.bench_function("policy/evaluate_10k_history", |b| {
         b.iter(|| evaluate(&p, &prop, &h, now))

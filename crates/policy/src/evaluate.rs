@@ -45,6 +45,58 @@ pub struct Proposal {
     /// The target's asset class (its criticality in the inventory), for `[asset_classes]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_class: Option<String>,
+    /// The target is not an entity of the incident (set by the service for model proposals): a
+    /// model may only act on what the incident contains.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub out_of_scope: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Whether `target` is a sane target for an action on `kind`: an IP action takes one address or a
+/// network no broader than a /24 (IPv4) or /48 (IPv6), never the unspecified, loopback or
+/// multicast ranges; host and user actions take one name.
+pub fn check_target(kind: crate::catalog::TargetKind, target: &str) -> Result<(), String> {
+    use crate::catalog::TargetKind;
+    use std::net::IpAddr;
+    let t = target.trim();
+    let named = |what: &str| {
+        if t.is_empty() {
+            Err(format!("a {what} action needs a target"))
+        } else if t.len() > 256 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            Err(format!("`{}` is not one {what} name", t.escape_debug()))
+        } else {
+            Ok(())
+        }
+    };
+    match kind {
+        TargetKind::Ip => {
+            let net: ipnet::IpNet = match t.parse::<IpAddr>() {
+                Ok(ip) => ip.into(),
+                Err(_) => t.parse().map_err(|_| {
+                    format!("`{}` is not an IP address or network", t.escape_debug())
+                })?,
+            };
+            let addr = net.network();
+            if addr.is_unspecified() || addr.is_loopback() || addr.is_multicast() {
+                return Err(format!(
+                    "`{t}` is an unspecified, loopback or multicast range"
+                ));
+            }
+            let min = if net.addr().is_ipv4() { 24 } else { 48 };
+            if net.prefix_len() < min {
+                return Err(format!(
+                    "`{t}` is broader than a /{min}: block addresses, not the internet"
+                ));
+            }
+            Ok(())
+        }
+        TargetKind::Host => named("host"),
+        TargetKind::User => named("user"),
+        TargetKind::Incident | TargetKind::None => Ok(()),
+    }
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -149,6 +201,22 @@ pub fn evaluate(policy: &Policy, p: &Proposal, history: &History, now: Timestamp
             None,
         );
     };
+    if let Err(why) = check_target(spec.target, &p.target) {
+        return deny("invalid_target", vec![why], p, policy, Some(spec.tier));
+    }
+    if p.out_of_scope && matches!(p.proposer, Proposer::Agent | Proposer::Mcp) {
+        return deny(
+            "out_of_scope",
+            vec![format!(
+                "target {} is not an entity of the incident: a model may only act on what the \
+                 incident contains",
+                p.target
+            )],
+            p,
+            policy,
+            Some(spec.tier),
+        );
+    }
     let mut tier = policy.tiers.get(&p.action).copied().unwrap_or(spec.tier);
     let mut reasons = vec![format!("`{}` is {:?} impact", p.action, tier).to_lowercase()];
     let class = p

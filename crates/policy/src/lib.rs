@@ -13,6 +13,6 @@ mod policy;
 pub use catalog::{ActionSpec, TargetKind, Tier, TimeoutBehavior, default_catalog};
 pub use evaluate::{
     Approval, ApprovalState, Decision, Executed, History, Outcome, Proposal, Proposer,
-    approval_hash, approval_state, evaluate,
+    approval_hash, approval_state, check_target, evaluate,
 };
 pub use policy::{AssetClass, BlastRadius, Breaker, Policy, RateLimit};

@@ -22,6 +22,7 @@ fn prop(action: &str, target: &str, proposer: Proposer) -> Proposal {
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     }
 }
 
@@ -29,7 +30,14 @@ fn prop(action: &str, target: &str, proposer: Proposer) -> Proposal {
 fn tiers_follow_the_seed_table() {
     let p = Policy::seed_defaults();
     let h = History::default();
-    let out = |a: &str, who| evaluate(&p, &prop(a, "x", who), &h, t(0)).outcome;
+    let target = |a: &str| {
+        if a.ends_with("_ip") {
+            "203.0.113.7"
+        } else {
+            "x"
+        }
+    };
+    let out = |a: &str, who| evaluate(&p, &prop(a, target(a), who), &h, t(0)).outcome;
     assert_eq!(out("enrich_lookup", Proposer::Agent), Outcome::Allow);
     assert_eq!(out("block_ip", Proposer::Playbook), Outcome::Allow);
     assert_eq!(
@@ -328,4 +336,50 @@ proptest! {
             prop_assert!(in_hour("isolate_host") <= 5);
         }
     }
+}
+
+#[test]
+fn targets_are_checked_and_models_stay_within_the_incident() {
+    let p = Policy::seed_defaults();
+    let h = History::default();
+    let code = |d: picket_policy::Decision| match d.outcome {
+        Outcome::Deny { code } => code,
+        other => format!("{other:?}"),
+    };
+    for bad in [
+        "0.0.0.0/0",
+        "::/0",
+        "10.0.0.0/8",
+        "127.0.0.1",
+        "0.0.0.0",
+        "all",
+        "224.0.0.1",
+        "",
+    ] {
+        let d = evaluate(&p, &prop("block_ip", bad, Proposer::Analyst), &h, t(0));
+        assert_eq!(code(d), "invalid_target", "{bad}");
+    }
+    for good in ["203.0.113.7", "198.51.100.0/24", "2001:db8::1", "10.1.2.3"] {
+        let d = evaluate(&p, &prop("block_ip", good, Proposer::Playbook), &h, t(0));
+        assert_eq!(d.outcome, Outcome::Allow, "{good}");
+    }
+    let d = evaluate(
+        &p,
+        &prop("isolate_host", "web 01", Proposer::Analyst),
+        &h,
+        t(0),
+    );
+    assert_eq!(code(d), "invalid_target");
+    for who in [Proposer::Agent, Proposer::Mcp] {
+        let mut pr = prop("block_ip", "203.0.113.7", who);
+        pr.out_of_scope = true;
+        assert_eq!(code(evaluate(&p, &pr, &h, t(0))), "out_of_scope");
+    }
+    // A human may act beyond the incident.
+    let mut pr = prop("block_ip", "203.0.113.7", Proposer::Analyst);
+    pr.out_of_scope = true;
+    assert!(!matches!(
+        evaluate(&p, &pr, &h, t(0)).outcome,
+        Outcome::Deny { .. }
+    ));
 }

@@ -17,8 +17,8 @@ use picket_core::{Alert, Incident, Verdict};
 pub use error::{Result, StoreError};
 pub use model::{
     ActionRecord, ActionState, AlertStatus, ApprovalRecord, DeadLetter, Execution, IncidentEvent,
-    IncidentFilter, IncidentLifecycle, InsertOutcome, LifecycleEvent, PendingAlert, StoreStats,
-    StoredAlert, TriageCommit, UndoPlan, VerdictRecord, lifecycle_events,
+    IncidentFilter, IncidentLifecycle, InsertOutcome, InvestigationRecord, LifecycleEvent,
+    PendingAlert, StoreStats, StoredAlert, TriageCommit, UndoPlan, VerdictRecord, lifecycle_events,
 };
 pub use sqlite::SqliteStore;
 
@@ -216,6 +216,12 @@ pub trait Store: Send + Sync {
     /// `until`, last seen at or after `since`), with those incidents.
     async fn lifecycle(&self, since: Timestamp, until: Timestamp)
     -> Result<Vec<IncidentLifecycle>>;
+
+    /// Stores one LLM investigation.
+    async fn insert_investigation(&self, record: &InvestigationRecord) -> Result<()>;
+
+    /// An incident's investigations, oldest first.
+    async fn investigations(&self, incident_id: &str) -> Result<Vec<InvestigationRecord>>;
 
     /// Caches a threat-intel answer until `expires_at` (replacing the previous one for the same
     /// source and indicator).

@@ -144,6 +144,30 @@ pub struct IncidentLifecycle {
     pub verdicts: Vec<VerdictRecord>,
     /// Rule keys (`format:rule`) of its alerts.
     pub rules: Vec<String>,
+    /// LLM tokens its investigations used (input + output).
+    pub llm_tokens: u64,
+    /// What its investigations cost, at the providers' configured prices.
+    pub llm_cost: f64,
+}
+
+/// One LLM investigation of an incident, as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InvestigationRecord {
+    pub id: String,
+    pub incident_id: String,
+    pub mode: String,
+    pub provider: String,
+    /// `completed` or `degraded`.
+    pub status: String,
+    /// The verdict that stands after reconciliation.
+    pub verdict: Verdict,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: f64,
+    /// The whole investigation.
+    pub doc: serde_json::Value,
 }
 
 /// The lifecycle of an incident, in the usual order.

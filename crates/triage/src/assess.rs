@@ -86,7 +86,8 @@ pub(crate) fn build_incident(
         &k.intel,
         observables.iter().map(|o| (o.kind, o.value.as_str())),
     );
-    let a = judge(&groups, &scope, &attack, enrichment.as_ref(), k, cfg);
+    let mut a = judge(&groups, &scope, &attack, enrichment.as_ref(), k, cfg);
+    a.evidence.extend(injection_flags(&groups));
     Incident {
         id: id.to_owned(),
         title: title_of(&groups, &scope),
@@ -120,6 +121,30 @@ struct Assessment {
     note: String,
     escalation: Escalation,
     evidence: Vec<Evidence>,
+}
+
+/// Alerts whose text addresses an automated reader: flagged on the incident (weight 0: it neither
+/// raises nor lowers the score, but a model's verdict on the incident goes to review).
+fn injection_flags(groups: &[&Group]) -> Vec<Evidence> {
+    groups
+        .iter()
+        .filter_map(|g| {
+            let s = &g.summary;
+            let signals = crate::injection::detect(&format!("{}\n{}", s.rule_name, s.message));
+            (!signals.is_empty()).then(|| {
+                let names: Vec<&str> = signals.iter().map(|x| x.as_str()).collect();
+                ev(
+                    format!(
+                        "injection-like content in alert text ({}): attacker-controlled text \
+                         addressed to an automated reader",
+                        names.join(", ")
+                    ),
+                    format!("alert:{}:message", s.alert_id),
+                    0.0,
+                )
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn ev(claim: String, source: String, weight: f64) -> Evidence {

@@ -10,6 +10,7 @@ pub mod assess;
 pub mod config;
 pub mod coverage;
 pub mod engine;
+pub mod injection;
 pub mod intel;
 pub mod knowledge;
 pub mod tactics;

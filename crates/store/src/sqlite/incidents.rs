@@ -276,6 +276,21 @@ pub(super) async fn lifecycle(
     .await?;
     let rules: Vec<(String, String)> =
         serde_json::from_str(&rules).map_err(|e| StoreError::corrupt("incident_rules", e))?;
+    let spend: String = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(json_group_array(json_array(incident_id, tokens, cost)), '[]') FROM \
+         (SELECT incident_id, SUM(input_tokens + output_tokens) AS tokens, SUM(cost) AS cost \
+          FROM investigations WHERE incident_id IN ({IN_RANGE}) GROUP BY incident_id)"
+    ))
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_one(pool)
+    .await?;
+    let spend: HashMap<String, (u64, f64)> =
+        serde_json::from_str::<Vec<(String, u64, f64)>>(&spend)
+            .map_err(|e| StoreError::corrupt("investigations", e))?
+            .into_iter()
+            .map(|(id, t, c)| (id, (t, c)))
+            .collect();
     type Parts = (
         Vec<crate::model::IncidentEvent>,
         Vec<VerdictRecord>,
@@ -313,11 +328,14 @@ pub(super) async fn lifecycle(
         .into_iter()
         .map(|incident| {
             let (events, verdicts, rules) = by_id.remove(&incident.id).unwrap_or_default();
+            let (llm_tokens, llm_cost) = spend.get(&incident.id).copied().unwrap_or_default();
             crate::model::IncidentLifecycle {
                 incident,
                 events,
                 verdicts,
                 rules,
+                llm_tokens,
+                llm_cost,
             }
         })
         .collect())

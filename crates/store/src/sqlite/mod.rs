@@ -7,6 +7,7 @@
 
 mod actions;
 mod incidents;
+mod investigations;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -434,6 +435,17 @@ impl Store for SqliteStore {
         until: Timestamp,
     ) -> Result<Vec<crate::model::IncidentLifecycle>> {
         incidents::lifecycle(&self.reader, since, until).await
+    }
+
+    async fn insert_investigation(&self, r: &crate::model::InvestigationRecord) -> Result<()> {
+        investigations::insert(&self.writer, r).await
+    }
+
+    async fn investigations(
+        &self,
+        incident_id: &str,
+    ) -> Result<Vec<crate::model::InvestigationRecord>> {
+        investigations::of_incident(&self.reader, incident_id).await
     }
 
     async fn insert_action(&self, action: &ActionRecord) -> Result<()> {

@@ -766,6 +766,7 @@ pub(crate) async fn dual_approval_moves_an_action_once_two_other_humans_agree<H:
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     };
     let decision = picket_policy::evaluate(
         &picket_policy::Policy::seed_defaults(),
@@ -908,6 +909,7 @@ pub(crate) async fn execution_is_claimed_once_and_a_rollback_marks_the_original<
             protected: false,
             min_approvals: 0,
             asset_class: None,
+            out_of_scope: false,
         };
         let decision = picket_policy::evaluate(
             &picket_policy::Policy::seed_defaults(),
