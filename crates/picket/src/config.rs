@@ -181,6 +181,12 @@ pub struct Config {
     /// `[[responders]]`: the vendor integrations that carry out approved actions.
     pub responders: Vec<picket_respond::ResponderConfig>,
     pub metrics: MetricsSection,
+    /// `[[llm]]`: LLM providers the agent may use (docs/agent.md).
+    pub llm: Vec<picket_agent::ProviderConfig>,
+    /// `[agent]`: which incidents are investigated, how, within which limits.
+    pub agent: picket_server::AgentConfig,
+    /// `[[siem]]`: SIEMs the agent's `siem_search` tool may query (docs/siem.md).
+    pub siem: Vec<picket_siem::SiemConfig>,
     /// The file it was read from, if any (relative paths in it resolve against its directory).
     pub path: Option<PathBuf>,
 }
@@ -452,6 +458,9 @@ const SECTIONS: &[&str] = &[
     "response",
     "responders",
     "metrics",
+    "llm",
+    "agent",
+    "siem",
 ];
 
 impl Config {
@@ -563,6 +572,29 @@ impl Config {
         }
         let responders: Vec<picket_respond::ResponderConfig> =
             cx.section(&table, &spans, "responders");
+        let llm: Vec<picket_agent::ProviderConfig> = cx.section(&table, &spans, "llm");
+        let mut llm_names = std::collections::HashSet::new();
+        for (i, p) in llm.iter().enumerate() {
+            for (key, msg) in p.check() {
+                cx.push(spans.of("llm"), &format!("llm[{i}].{key}"), msg);
+            }
+            if !llm_names.insert(p.name.as_str()) {
+                cx.push(
+                    spans.of("llm"),
+                    &format!("llm[{i}].name"),
+                    format!("provider `{}` is defined twice", p.name),
+                );
+            }
+        }
+        let agent: picket_server::AgentConfig = cx.section(&table, &spans, "agent");
+        let names: Vec<&str> = llm.iter().map(|p| p.name.as_str()).collect();
+        for (key, msg) in agent.check(&names) {
+            cx.push(spans.of("agent"), &format!("agent.{key}"), msg);
+        }
+        let siem: Vec<picket_siem::SiemConfig> = cx.section(&table, &spans, "siem");
+        for (key, msg) in picket_siem::check(&siem) {
+            cx.push(spans.of("siem"), &key, msg);
+        }
         let metrics: MetricsSection = cx.section(&table, &spans, "metrics");
         for (key, msg) in metrics.check() {
             cx.push(spans.of("metrics"), &format!("metrics.{key}"), msg);
@@ -644,6 +676,9 @@ impl Config {
                 response,
                 responders,
                 metrics,
+                llm,
+                agent,
+                siem,
                 path: Some(PathBuf::from(file)),
             })
         } else {

@@ -65,6 +65,9 @@ enum Command {
     /// Response actions through the running service: review queue, approve, reject, roll back,
     /// pause or resume automated response.
     Actions(cmd::actions::Args),
+    /// Ask the running service's LLM agent to investigate an incident (or list its
+    /// investigations).
+    Investigate(cmd::investigate::Args),
     /// Responders: the vendor integrations that carry out actions.
     Responders(cmd::responders::Args),
     /// SOC metrics of a store: times to triage, respond and detect, automation, overrides, accuracy,
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Metrics(a) => cmd::metrics::run(cli.config.as_deref(), a),
         Command::Playbook(a) => cmd::playbook::run(cli.config.as_deref(), a),
         Command::Actions(a) => cmd::actions::run(cli.config.as_deref(), a),
+        Command::Investigate(a) => cmd::investigate::run(cli.config.as_deref(), a),
         Command::Responders(a) => cmd::responders::run(cli.config.as_deref(), a),
         Command::Schema(a) => cmd::schema::run(a),
         Command::Bench(a) => cmd::bench::run(cli.config.as_deref(), a),

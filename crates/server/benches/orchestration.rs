@@ -91,6 +91,7 @@ fn bench(c: &mut Criterion) {
             playbooks: Vec::new(),
             response: Default::default(),
             soc: Default::default(),
+            agent: Default::default(),
         };
         let (state, _worker) = picket_server::prepare(&cfg, store, pipeline).await.unwrap();
         (picket_server::router(state.clone()), state)

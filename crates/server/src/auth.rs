@@ -47,6 +47,8 @@ pub enum Permission {
     ApproveAction,
     /// Pause or resume automated response.
     ManageResponse,
+    /// Ask the LLM agent to investigate an incident (spends tokens).
+    Investigate,
 }
 
 impl Role {
@@ -55,9 +57,9 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::Ingest => matches!(p, IngestAlerts),
-            Role::Analyst => matches!(p, Read | RecordVerdict),
+            Role::Analyst => matches!(p, Read | RecordVerdict | Investigate),
             Role::Viewer => matches!(p, Read),
-            Role::Responder => matches!(p, Read | ProposeAction),
+            Role::Responder => matches!(p, Read | ProposeAction | Investigate),
             Role::Approver => matches!(p, Read | ApproveAction | ManageResponse),
         }
     }

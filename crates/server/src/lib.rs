@@ -7,11 +7,13 @@
 //!
 //! The CLI calls [`serve`] (or [`prepare`] + [`router`] + [`Worker::run`] to wire things itself).
 
+pub mod agent;
 pub mod audit;
 pub mod auth;
 pub mod config;
 mod enrichment;
 pub mod error;
+pub(crate) mod mcp;
 mod metrics;
 pub mod openapi;
 mod report;
@@ -26,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use picket_store::Store;
 use tokio::sync::{Notify, watch};
 
+pub use agent::{AgentConfig, AgentSetup};
 pub use audit::Auditor;
 pub use auth::{Auth, Caller, Permission, Role};
 pub use config::{ServerConfig, TokenConfig};
@@ -36,7 +39,7 @@ pub use response::timeouts::sweep_action_timeouts;
 pub use routes::alerts::dead_letter;
 pub use routes::router;
 pub use state::ResponseSettings;
-pub use state::{AppState, Pipeline};
+pub use state::{AgentParts, AppState, Pipeline};
 pub use worker::Worker;
 
 /// Checks the configuration, loads the tokens (from their environment variables or files), restores
@@ -94,10 +97,40 @@ pub async fn prepare_with_auth(
         concurrency: pipeline.response.executor_concurrency,
         pause_cache: Mutex::new(None),
     });
+    let metrics = Arc::new(metrics::Metrics::new());
+    let index = open_index(pipeline.agent.index_dir.as_deref());
+    if let Some(ix) = &index
+        && ix.is_empty().unwrap_or(true)
+    {
+        match agent::reindex(store.as_ref(), ix).await {
+            Ok(n) => tracing::info!(incidents = n, "similar-incident index built"),
+            Err(e) => tracing::warn!(error = %e, "building the similar-incident index failed"),
+        }
+    }
+    let toolbox: Arc<dyn picket_agent::Toolbox> = Arc::new(agent::tools::ServiceToolbox {
+        store: store.clone(),
+        engine: engine.clone(),
+        response: response.clone(),
+        enricher: pipeline.enricher.clone(),
+        index: index.clone(),
+        siems: pipeline.agent.siems.clone(),
+    });
+    let agent = pipeline.agent.setup.and_then(|setup| {
+        agent::Agent::start(
+            setup,
+            toolbox.clone(),
+            store.clone(),
+            pipeline.auditor.clone(),
+            metrics.clone(),
+            &pipeline.playbooks,
+        )
+    });
     let shared = state::Shared {
+        agent: agent.clone(),
+        toolbox,
         engine,
         wake: Arc::new(Notify::new()),
-        metrics: Arc::new(metrics::Metrics::new()),
+        metrics,
         enricher: pipeline.enricher.clone(),
         auditor: pipeline.auditor.clone(),
         response: response.clone(),
@@ -120,6 +153,7 @@ pub async fn prepare_with_auth(
     } else {
         worker.with_playbooks(response.clone())
     };
+    let worker = worker.with_agent(agent, index.map(agent::Indexer::start));
     let worker = match &pipeline.auditor {
         Some(a) => worker.with_auditor(a.clone()),
         None => worker,
@@ -138,6 +172,29 @@ pub async fn prepare_with_auth(
         shared,
     )?;
     Ok((state, worker))
+}
+
+/// The similar-incident index: on disk in `dir` (rebuilt when its schema changed or it is
+/// damaged), in memory without one. `None` only when neither can be opened.
+fn open_index(dir: Option<&std::path::Path>) -> Option<Arc<picket_search::IncidentIndex>> {
+    let opened = match dir {
+        None => picket_search::IncidentIndex::in_memory(),
+        Some(d) => match picket_search::IncidentIndex::open(d) {
+            Err(e) if e.needs_rebuild() => {
+                tracing::warn!(error = %e, "the incident index is unusable: rebuilding it");
+                let _ = std::fs::remove_dir_all(d);
+                picket_search::IncidentIndex::open(d)
+            }
+            other => other,
+        },
+    };
+    match opened {
+        Ok(i) => Some(Arc::new(i)),
+        Err(e) => {
+            tracing::error!(error = %e, "no similar-incident index: the similar_incidents and search_incidents tools are unavailable");
+            None
+        }
+    }
 }
 
 /// Runs every approved action waiting (what the executor loop does each time it wakes); returns how

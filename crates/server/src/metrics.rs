@@ -98,6 +98,30 @@ pub(crate) struct Metrics {
     verdicts: Counter,
     overrides: Counter,
     soc: SocGauges,
+    agent: AgentMetrics,
+}
+
+/// The LLM agent's counters.
+#[derive(Debug, Default)]
+struct AgentMetrics {
+    /// Investigations by status (completed, degraded) and mode.
+    investigations: Family<AgentLabel, Counter>,
+    tokens: Family<TokenLabel, Counter>,
+    cost: Counter<f64, std::sync::atomic::AtomicU64>,
+    skipped: Counter,
+    injection: Counter,
+    review: Counter,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct AgentLabel {
+    status: String,
+    mode: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct TokenLabel {
+    direction: String,
 }
 
 impl Default for Metrics {
@@ -224,7 +248,39 @@ impl Metrics {
             "Incidents the SOC metrics cover (active in the last 30 days)",
             soc.incidents.clone(),
         );
+        let agent = AgentMetrics::default();
+        registry.register(
+            "picket_agent_investigations",
+            "LLM investigations by status (completed, degraded) and mode",
+            agent.investigations.clone(),
+        );
+        registry.register(
+            "picket_agent_tokens",
+            "LLM tokens the agent used, by direction (input, output)",
+            agent.tokens.clone(),
+        );
+        registry.register(
+            "picket_agent_cost",
+            "What the agent's LLM calls cost, at the providers' configured prices",
+            agent.cost.clone(),
+        );
+        registry.register(
+            "picket_agent_skipped",
+            "Incidents not investigated because the agent's queue was full (triage never waits)",
+            agent.skipped.clone(),
+        );
+        registry.register(
+            "picket_agent_injection_flagged",
+            "Investigations that found injection-like content in what the model read",
+            agent.injection.clone(),
+        );
+        registry.register(
+            "picket_agent_needs_review",
+            "Investigations whose model verdict went to a human (contradicted evidence, injection, disagreement)",
+            agent.review.clone(),
+        );
         Self {
+            agent,
             soc,
             verdicts,
             overrides,
@@ -319,6 +375,37 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn agent_skipped(&self) {
+        self.agent.skipped.inc();
+    }
+
+    pub(crate) fn investigated(&self, inv: &picket_agent::Investigation) {
+        let a = &self.agent;
+        a.investigations
+            .get_or_create(&AgentLabel {
+                status: inv.status.clone(),
+                mode: inv.mode.as_str().to_owned(),
+            })
+            .inc();
+        for (direction, n) in [
+            ("input", inv.usage.input_tokens),
+            ("output", inv.usage.output_tokens),
+        ] {
+            a.tokens
+                .get_or_create(&TokenLabel {
+                    direction: direction.into(),
+                })
+                .inc_by(n);
+        }
+        a.cost.inc_by(inv.cost.max(0.0));
+        if !inv.injection.is_empty() {
+            a.injection.inc();
+        }
+        if inv.review_reason.is_some() {
+            a.review.inc();
+        }
     }
 
     pub(crate) fn triaged(&self, waited: Duration) {

@@ -5,7 +5,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, intel, ops, soc};
+use crate::routes::{
+    actions, alerts, attack, dead_letters, export, incidents, intel, investigations, ops, soc,
+};
 
 /// Picket's HTTP API.
 #[derive(OpenApi)]
@@ -22,6 +24,8 @@ use crate::routes::{actions, alerts, attack, dead_letters, export, incidents, in
         export::stix,
         export::misp,
         export::report,
+        investigations::list,
+        investigations::investigate,
         intel::lookup,
         intel::alert_enrichment,
         attack::coverage,

@@ -1,6 +1,6 @@
 //! The incident report draft from the store (docs/api.md; `picket report`).
 
-use picket_export::report::{ActionLine, ReportInput, html, markdown};
+use picket_export::report::{ActionLine, Narrative, ReportInput, html, markdown};
 use picket_store::{Store, StoreError};
 
 /// Markdown or HTML.
@@ -63,14 +63,90 @@ pub async fn incident_report(
             )
         })
         .collect();
+    let narrative = store
+        .investigations(id)
+        .await?
+        .into_iter()
+        .rev()
+        .find_map(|r| serde_json::from_value::<picket_agent::Investigation>(r.doc).ok())
+        .map(|inv| narrative(&inv));
     let input = ReportInput {
         incident: &incident,
         actions,
         lifecycle,
         verdicts,
+        narrative,
     };
     Ok(Some(match format {
         ReportFormat::Markdown => markdown(&input),
         ReportFormat::Html => html(&input),
     }))
+}
+
+/// The report's view of an investigation.
+fn narrative(inv: &picket_agent::Investigation) -> Narrative {
+    let claims = |c: &[picket_agent::contract::Claim]| -> Vec<(String, Vec<String>)> {
+        c.iter()
+            .map(|c| (c.statement.clone(), c.cites.clone()))
+            .collect()
+    };
+    let mut findings: Vec<(String, Vec<String>)> = inv
+        .findings
+        .iter()
+        .flat_map(|f| claims(&f.claims))
+        .collect();
+    if let Some(e) = &inv.enrichment {
+        findings.extend(claims(&e.findings));
+    }
+    let rec = inv.recommendation.as_ref();
+    Narrative {
+        provider: inv.provider.clone(),
+        mode: inv.mode.as_str().to_owned(),
+        status: match &inv.degraded {
+            None => inv.status.clone(),
+            Some(d) => format!(
+                "degraded at {} ({}): {}; the deterministic result stands",
+                d.step, d.code, d.message
+            ),
+        },
+        findings,
+        timeline: inv
+            .timeline
+            .iter()
+            .flat_map(|t| &t.steps)
+            .map(|s| (s.time.clone(), s.text.clone(), s.cites.clone()))
+            .collect(),
+        verdict: inv.model_verdict.map(|v| {
+            (
+                v.as_str().to_owned(),
+                rec.map_or_else(
+                    || {
+                        inv.votes
+                            .iter()
+                            .filter(|x| x.voter != "engine")
+                            .map(|x| x.confidence)
+                            .fold(0.0, f64::max)
+                    },
+                    |r| r.confidence,
+                ),
+            )
+        }),
+        rationale: rec.map(|r| claims(&r.rationale)).unwrap_or_default(),
+        actions: rec
+            .map(|r| {
+                r.actions
+                    .iter()
+                    .map(|a| (a.action.clone(), a.target.clone(), a.reason.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        confidence_note: rec.map(|r| r.confidence_note.clone()),
+        standing: inv.verdict.as_str().to_owned(),
+        review_reason: inv.review_reason.clone(),
+        injection: inv
+            .injection
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+    }
 }

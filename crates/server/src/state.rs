@@ -41,6 +41,19 @@ pub struct Pipeline {
     pub response: ResponseSettings,
     /// Rates and costs of the SOC metrics (`[metrics]`).
     pub soc: picket_metrics::Settings,
+    /// The LLM agent, the SIEMs its tools search, and the similar-incident index.
+    pub agent: AgentParts,
+}
+
+/// What the agent and its tools need (the default: no agent, no SIEM, an in-memory index).
+#[derive(Default)]
+pub struct AgentParts {
+    /// `[agent]` with its providers; `None` or disabled: nothing calls a model.
+    pub setup: Option<crate::agent::AgentSetup>,
+    /// `[[siem]]`: what `siem_search` queries.
+    pub siems: Vec<Arc<dyn picket_siem::Siem>>,
+    /// Where the similar-incident index lives (`None`: in memory, rebuilt at each start).
+    pub index_dir: Option<std::path::PathBuf>,
 }
 
 /// `[response]` settings of the executor and the flood guard.
@@ -134,6 +147,8 @@ pub(crate) struct Shared {
     pub(crate) response: Arc<crate::response::Response>,
     pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
     pub(crate) soc: picket_metrics::Settings,
+    pub(crate) agent: Option<Arc<crate::agent::Agent>>,
+    pub(crate) toolbox: Arc<dyn picket_agent::Toolbox>,
 }
 
 pub(crate) struct Limits {
@@ -156,6 +171,8 @@ pub(crate) struct Inner {
     pub(crate) flood: Arc<crate::response::flood::FloodGuard>,
     pub(crate) soc: picket_metrics::Settings,
     pub(crate) limits: Limits,
+    pub(crate) agent: Option<Arc<crate::agent::Agent>>,
+    pub(crate) toolbox: Arc<dyn picket_agent::Toolbox>,
 }
 
 /// Shared state of the router. Cheap to clone.
@@ -184,6 +201,8 @@ impl AppState {
             response: shared.response,
             flood: shared.flood,
             soc: shared.soc,
+            agent: shared.agent,
+            toolbox: shared.toolbox,
             limits: Limits {
                 queue_capacity: config.queue_capacity,
                 retry_after_secs: config.retry_after_secs,
@@ -191,6 +210,15 @@ impl AppState {
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
             },
         })))
+    }
+
+    pub(crate) fn agent(&self) -> Option<&Arc<crate::agent::Agent>> {
+        self.0.agent.as_ref()
+    }
+
+    /// The tools models may call (the agent's and MCP clients').
+    pub(crate) fn toolbox(&self) -> &Arc<dyn picket_agent::Toolbox> {
+        &self.0.toolbox
     }
 
     pub(crate) fn auth(&self) -> &Auth {

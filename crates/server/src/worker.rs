@@ -90,6 +90,10 @@ pub struct Worker {
     auditor: Option<crate::audit::Auditor>,
     /// Runs playbooks on committed incidents.
     response: Option<Arc<crate::response::Response>>,
+    /// Investigates committed incidents in the background.
+    agent: Option<Arc<crate::agent::Agent>>,
+    /// Indexes committed incidents in the background.
+    indexer: Option<crate::agent::Indexer>,
 }
 
 /// How long the idle worker sleeps before looking at the queue without being woken.
@@ -116,7 +120,19 @@ impl Worker {
             intel: None,
             auditor: None,
             response: None,
+            agent: None,
+            indexer: None,
         }
+    }
+
+    pub(crate) fn with_agent(
+        mut self,
+        agent: Option<Arc<crate::agent::Agent>>,
+        indexer: Option<crate::agent::Indexer>,
+    ) -> Self {
+        self.agent = agent;
+        self.indexer = indexer;
+        self
     }
 
     pub(crate) fn with_playbooks(mut self, response: Arc<crate::response::Response>) -> Self {
@@ -268,6 +284,13 @@ impl Worker {
         {
             // The incidents are committed; the rescan at the next start runs what was missed.
             tracing::error!(error = %e, "running playbooks failed");
+        }
+        // Neither waits: a full queue skips (and logs), triage goes on.
+        if let Some(ix) = &self.indexer {
+            ix.offer(&step.incidents);
+        }
+        if let Some(a) = &self.agent {
+            a.offer(&step.incidents);
         }
         let now = Timestamp::now();
         for r in &received {

@@ -64,6 +64,7 @@ async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
         playbooks: Vec::new(),
         response: Default::default(),
         soc: Default::default(),
+        agent: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await
@@ -172,13 +173,13 @@ async fn proposals_are_decided_and_dual_approval_needs_two_other_humans() {
     let (st, _) = call(&r, post.clone(), &url, BOB, ok(&hash)).await;
     assert_eq!(st, StatusCode::CONFLICT, "settled");
 
-    // A protected asset: dual approval even for a low-impact action; a rejection ends it.
+    // A protected asset: dual approval whatever the tier says; a rejection ends it.
     let (_, v) = call(
         &r,
         post.clone(),
         "/api/v1/actions",
         RITA,
-        json!({"action": "block_ip", "target": "dc01"}),
+        json!({"action": "isolate_host", "target": "dc01"}),
     )
     .await;
     assert_eq!(v["action"]["state"], "awaiting_approval");

@@ -100,6 +100,7 @@ fn pipeline() -> Pipeline {
         playbooks: Vec::new(),
         response: Default::default(),
         soc: Default::default(),
+        agent: Default::default(),
     }
 }
 

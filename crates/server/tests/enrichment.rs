@@ -105,6 +105,7 @@ async fn start(
         playbooks: Vec::new(),
         response: Default::default(),
         soc: Default::default(),
+        agent: Default::default(),
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

@@ -80,6 +80,7 @@ async fn setup_with(
         playbooks,
         response: Default::default(),
         soc: Default::default(),
+        agent: Default::default(),
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await
@@ -363,6 +364,7 @@ async fn a_pause_holds_automated_actions_until_a_human_resumes() {
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     };
     let decision = picket_policy::evaluate(
         &picket_policy::Policy::seed_defaults(),

@@ -66,14 +66,39 @@ pub enum Cmd {
     },
 }
 
-struct Client {
+/// A client of the running service's API, as one user (the token).
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Client {
-    async fn send(
+    /// The address from `url`, else `server.listen`; the token from `token_file`, else
+    /// `PICKET_TOKEN`. `timeout` bounds each request.
+    pub(crate) fn connect(
+        cfg: &crate::config::Config,
+        url: Option<String>,
+        token_file: Option<&Path>,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        let base = url
+            .unwrap_or_else(|| format!("http://{}", cfg.server.listen))
+            .trim_end_matches('/')
+            .to_owned();
+        let token = match token_file {
+            Some(f) => picket_enrich::Secret::from_file(f),
+            None => picket_enrich::Secret::from_env("PICKET_TOKEN"),
+        }
+        .map_err(|e| anyhow::anyhow!("API token: {e} (set PICKET_TOKEN or --token-file)"))?;
+        Ok(Self {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            base,
+            token: token.expose().to_owned(),
+        })
+    }
+
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -106,23 +131,12 @@ impl Client {
 
 pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::load(config)?;
-    let base = args
-        .url
-        .unwrap_or_else(|| format!("http://{}", cfg.server.listen))
-        .trim_end_matches('/')
-        .to_owned();
-    let token = match &args.token_file {
-        Some(f) => picket_enrich::Secret::from_file(f),
-        None => picket_enrich::Secret::from_env("PICKET_TOKEN"),
-    }
-    .map_err(|e| anyhow::anyhow!("API token: {e} (set PICKET_TOKEN or --token-file)"))?;
-    let client = Client {
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?,
-        base,
-        token: token.expose().to_owned(),
-    };
+    let client = Client::connect(
+        &cfg,
+        args.url,
+        args.token_file.as_deref(),
+        std::time::Duration::from_secs(30),
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod incidents;
 pub mod init;
 pub mod intel;
+pub mod investigate;
 pub mod metrics;
 pub mod normalize;
 pub mod persist;

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
@@ -353,6 +354,18 @@ pub fn known_secrets(cfg: &Config) -> Vec<String> {
         let r = resolved_responder(cfg, r);
         out.extend(r.secret().ok().flatten().map(|s| s.expose().to_owned()));
     }
+    let file_or_env = |env: &Option<String>, file: &Option<std::path::PathBuf>| match (env, file) {
+        (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
+        (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
+        _ => None,
+    };
+    for p in &cfg.llm {
+        out.extend(file_or_env(&p.api_key_env, &p.api_key_file).map(|s| s.expose().to_owned()));
+    }
+    for s in &cfg.siem {
+        out.extend(file_or_env(&s.api_key_env, &s.api_key_file).map(|s| s.expose().to_owned()));
+        out.extend(file_or_env(&s.password_env, &s.password_file).map(|s| s.expose().to_owned()));
+    }
     for t in &cfg.server.tokens {
         let s = match (&t.token_env, &t.token_file) {
             (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
@@ -362,6 +375,61 @@ pub fn known_secrets(cfg: &Config) -> Vec<String> {
         out.extend(s.map(|s| s.expose().to_owned()));
     }
     out
+}
+
+/// The `[[siem]]` connectors (relative secret files resolved against the config's directory).
+pub fn siems(
+    cfg: &Config,
+    observer: Arc<dyn picket_enrich::Observer>,
+) -> anyhow::Result<Vec<Arc<dyn picket_siem::Siem>>> {
+    cfg.siem
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| {
+            let mut s = s.clone();
+            s.api_key_file = s.api_key_file.map(|f| cfg.resolve(&f));
+            s.password_file = s.password_file.map(|f| cfg.resolve(&f));
+            picket_siem::build_with(
+                &s,
+                picket_siem::Context {
+                    observer: observer.clone(),
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("siem `{}`: {e}", s.name))
+        })
+        .collect()
+}
+
+/// The `[[llm]]` providers `[agent]` names (all when it names none), guards included; `None` when
+/// the agent is off.
+pub fn agent(
+    cfg: &Config,
+    observer: Arc<dyn picket_enrich::Observer>,
+) -> anyhow::Result<Option<picket_server::AgentSetup>> {
+    if !cfg.agent.enabled {
+        return Ok(None);
+    }
+    let chosen: Vec<&picket_agent::ProviderConfig> = if cfg.agent.providers.is_empty() {
+        cfg.llm.iter().collect()
+    } else {
+        cfg.agent
+            .providers
+            .iter()
+            .filter_map(|n| cfg.llm.iter().find(|p| &p.name == n))
+            .collect()
+    };
+    let providers = chosen
+        .into_iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.api_key_file = p.api_key_file.map(|f| cfg.resolve(&f));
+            picket_agent::build(&p, observer.clone()).map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(picket_server::AgentSetup {
+        config: cfg.agent.clone(),
+        providers,
+    }))
 }
 
 /// The audit signing key from `[audit]`, if one is configured.

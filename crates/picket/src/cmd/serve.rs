@@ -97,6 +97,10 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
             flood_min_per_minute: cfg.response.flood_min_per_minute,
             flood_factor: cfg.response.flood_factor,
         },
+        agent: picket_server::AgentParts {
+            index_dir: Some(data_dir.join("index")),
+            ..Default::default()
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -148,6 +152,17 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         );
         pipe.auditor = Some(auditor.clone());
         pipe.responders = pipeline::responders(&cfg, Arc::new(auditor.clone()))?;
+        pipe.agent.siems = pipeline::siems(&cfg, Arc::new(auditor.clone()))?;
+        pipe.agent.setup = pipeline::agent(&cfg, Arc::new(auditor.clone()))?;
+        if let Some(a) = &pipe.agent.setup
+            && a.config.enabled
+        {
+            eprintln!(
+                "picket: investigating with {} LLM provider(s), mode {}",
+                a.providers.len(),
+                a.config.mode.as_str()
+            );
+        }
         if !pipe.responders.list().is_empty() {
             eprintln!(
                 "picket: responding through {} responder(s)",

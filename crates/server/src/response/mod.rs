@@ -316,6 +316,7 @@ impl Response {
             protected: false,
             min_approvals: 0,
             asset_class: None,
+            out_of_scope: false,
         };
         Box::pin(self.propose(page, None)).await?;
         Ok(())

@@ -93,6 +93,7 @@ pub(crate) async fn propose(
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     };
     let record = state.response().propose(proposal, None).await?;
     Ok((
@@ -359,6 +360,7 @@ pub(crate) async fn rollback(
         protected: false,
         min_approvals: 0,
         asset_class: None,
+        out_of_scope: false,
     };
     let record = state.response().propose(proposal, Some(id)).await?;
     Ok((

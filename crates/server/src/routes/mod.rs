@@ -7,6 +7,7 @@ pub(crate) mod dead_letters;
 pub(crate) mod export;
 pub(crate) mod incidents;
 pub(crate) mod intel;
+pub(crate) mod investigations;
 pub(crate) mod ops;
 pub(crate) mod soc;
 
@@ -54,6 +55,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/stix", get(export::stix))
         .route("/api/v1/incidents/{id}/misp", get(export::misp))
         .route("/api/v1/incidents/{id}/report", get(export::report))
+        .route(
+            "/api/v1/incidents/{id}/investigations",
+            get(investigations::list),
+        )
+        .route(
+            "/api/v1/incidents/{id}/investigate",
+            post(investigations::investigate),
+        )
         .route("/api/v1/intel/{type}/{value}", get(intel::lookup))
         .route(
             "/api/v1/alerts/{id}/enrichment",
@@ -72,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/mcp", crate::mcp::route(&state))
         .route_layer(middleware::from_fn_with_state(state.clone(), track_latency))
         .fallback(not_found)
         .layer(layers)
