@@ -266,3 +266,20 @@ proptest! {
         prop_assert_eq!(judged, m.accuracy.judged);
     }
 }
+
+#[test]
+fn llm_cost_is_what_the_investigations_cost_or_their_tokens_at_the_fallback_rate() {
+    let mut items = fixture();
+    items[0].llm_cost = 0.5;
+    items[0].llm_tokens = 4000;
+    items[1].llm_tokens = 2000;
+    let settings = Settings {
+        llm_cost_per_1k_tokens: 0.01,
+        ..Settings::default()
+    };
+    let m = compute(&items, &Filter::default(), &settings, t(-1000), t(1000));
+    // The priced investigation counts at its price; the unpriced one at 2 × 0.01.
+    assert!((m.cost.llm - 0.52).abs() < 1e-9, "{}", m.cost.llm);
+    let without = compute(&fixture(), &Filter::default(), &settings, t(-1000), t(1000));
+    assert!((m.cost.total - without.cost.total - 0.52).abs() < 1e-9);
+}

@@ -734,6 +734,68 @@ mod tests {
         assert!(cfg.connectors.is_empty());
         assert_eq!(cfg.audit, AuditSection::default());
         assert_eq!(cfg.response, ResponseSection::default());
+        assert_eq!(cfg.agent, picket_server::AgentConfig::default());
+    }
+
+    #[test]
+    fn agent_llm_and_siem_sections_parse_and_every_problem_is_located() {
+        let ok = r#"version = 1
+[[llm]]
+name = "claude"
+kind = "anthropic"
+model = "claude-sonnet-4-5"
+api_key_env = "ANTHROPIC_API_KEY"
+
+[agent]
+enabled = true
+providers = ["claude"]
+mode = "blackboard"
+
+[[agent.routes]]
+mode = "consensus"
+verdicts = ["malicious"]
+
+[[siem]]
+name = "elastic"
+kind = "elasticsearch"
+base_url = "https://es.example:9200"
+index = "logs-*"
+api_key_env = "ES_API_KEY"
+"#;
+        let cfg = Config::parse(ok, "p.toml").unwrap();
+        assert_eq!(cfg.llm.len(), 1);
+        assert!(cfg.agent.enabled);
+        assert_eq!(cfg.agent.mode, picket_agent::Mode::Blackboard);
+        assert_eq!(cfg.agent.routes[0].mode, picket_agent::Mode::Consensus);
+        assert_eq!(cfg.siem.len(), 1);
+
+        let bad = r#"version = 1
+[[llm]]
+name = "claude"
+kind = "anthropic"
+model = "m"
+timeout_ms = 0
+
+[agent]
+enabled = true
+providers = ["gpt"]
+max_turns = 0
+
+[[siem]]
+name = "s"
+kind = "splunk"
+"#;
+        let errs = Config::parse(bad, "p.toml").unwrap_err();
+        let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+        for k in ["llm[0].timeout_ms", "agent.providers[0]", "agent.max_turns"] {
+            assert!(keys.contains(&k), "{k} missing from {keys:?}");
+        }
+        assert!(keys.iter().any(|k| k.starts_with("siem[0]")), "{keys:?}");
+        let turns = errs.iter().find(|e| e.key == "agent.max_turns").unwrap();
+        assert_eq!(turns.line, 11, "{turns}");
+        let bad_mode = "version = 1\n[agent]\nmode = \"vibes\"\n";
+        let errs = Config::parse(bad_mode, "p.toml").unwrap_err();
+        assert_eq!(errs[0].key, "agent.mode", "{}", errs[0]);
     }
 
     #[test]

@@ -291,3 +291,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_playbook_may_choose_the_agents_investigation_mode() {
+    let text = "name = \"c2\"\nversion = \"1\"\ninvestigate = \"blackboard\"\n[trigger]\nverdicts = [\"malicious\"]\n[[steps]]\ntype = \"enrich\"\n";
+    assert_eq!(
+        load(text, "m.toml").unwrap().investigate.as_deref(),
+        Some("blackboard")
+    );
+    let bad = text.replace("blackboard", "vibes");
+    let e = load(&bad, "m.toml").unwrap_err();
+    assert_eq!((e[0].line, e[0].column), (3, 15), "{}", e[0]);
+    assert!(e[0].message.contains("supervisor_worker"), "{}", e[0]);
+}

@@ -176,6 +176,46 @@ llm_cost_per_1k_tokens = 0.0
 # actions = ["isolate_host", "release_host"]   # default: every action the kind performs
 # [responders.options]              # kind-specific, see docs/response.md
 
+# The LLM agent (docs/agent.md): off unless enabled. A model reads, reasons and proposes; the
+# deterministic result always stands, the policy decides, humans approve.
+[agent]
+enabled = false
+providers = []                      # [[llm]] names, the first primary; empty: all
+mode = "pipeline"                   # pipeline, parallel, supervisor_worker, blackboard, consensus
+investigate = "escalated"           # escalated (not auto-closed), all, none (on request only)
+queue = 256                         # waiting investigations; beyond, skipped (triage never waits)
+concurrency = 2
+max_turns = 6
+max_tokens = 2048
+max_workers = 4
+blackboard_rounds = 2
+deadline_secs = 300
+propose = true                      # the agent may propose actions (through the policy)
+# [[agent.routes]]                  # incident class -> mode, first match wins
+# mode = "consensus"
+# verdicts = ["malicious"]
+# max_priority = "P1"
+
+# LLM providers (docs/agent.md). Repeat for more.
+# [[llm]]
+# name = "claude"
+# kind = "anthropic"                # anthropic, openai, azure_openai, openai_compatible
+# model = "claude-sonnet-4-5"
+# api_key_env = "ANTHROPIC_API_KEY"
+# timeout_ms = 60000
+# retries = 2
+# price_per_1k_input = 0.003
+# price_per_1k_output = 0.015
+# max_tokens_per_incident = 200000
+
+# SIEMs the agent's siem_search tool may query, read-only and bounded (docs/siem.md).
+# [[siem]]
+# name = "elastic"
+# kind = "elasticsearch"            # elasticsearch, opensearch, splunk, sentinel
+# base_url = "https://es.example:9200"
+# index = "logs-*"
+# api_key_env = "ES_API_KEY"
+
 # Suppression rules close matching alerts as benign, citing the rule. Repeat the table for more.
 # Give at least one of rule (regex on the rule name), rule_id, host, network.
 # [[suppressions]]

@@ -183,3 +183,92 @@ impl AgentConfig {
             }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(verdict: &str, priority: &str, tactic: &str, alerts: u64) -> Incident {
+        serde_json::from_value(serde_json::json!({
+            "id": "inc_1", "title": "t", "verdict": verdict, "priority": priority,
+            "confidence": 0.9, "confidence_note": "n", "escalation": "analyst_queue",
+            "first_seen": "2026-11-20T10:00:00Z", "last_seen": "2026-11-20T10:05:00Z",
+            "alert_count": alerts,
+            "alerts": [{"id": "al_1", "format": "wazuh", "raw_sha256": "00", "count": alerts}],
+            "scope": {"hosts": [], "users": [], "ips": []}, "observables": [],
+            "attack": [{"technique": "T1110.001", "tactic": tactic}],
+            "timeline": [], "evidence": [],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_mode_comes_from_the_playbook_then_the_first_matching_route_then_the_default() {
+        let cfg = AgentConfig {
+            routes: vec![
+                ModeRoute {
+                    mode: Mode::Consensus,
+                    verdicts: vec![Verdict::Malicious],
+                    max_priority: Some(Priority::P2),
+                    tactics: vec![],
+                    techniques: vec![],
+                    sources: vec![],
+                    min_alerts: 0,
+                },
+                ModeRoute {
+                    mode: Mode::SupervisorWorker,
+                    verdicts: vec![],
+                    max_priority: None,
+                    tactics: vec![],
+                    techniques: vec!["T1110".into()],
+                    sources: vec![SourceFormat::Wazuh],
+                    min_alerts: 50,
+                },
+            ],
+            ..AgentConfig::default()
+        };
+        let critical = incident("malicious", "P1", "credential-access", 3);
+        assert_eq!(cfg.mode_for(&critical, None), Mode::Consensus);
+        assert_eq!(
+            cfg.mode_for(&critical, Some(Mode::Blackboard)),
+            Mode::Blackboard
+        );
+        // P3 misses the first route; 3 alerts miss the second.
+        let small = incident("malicious", "P3", "credential-access", 3);
+        assert_eq!(cfg.mode_for(&small, None), Mode::Pipeline);
+        // A sub-technique of T1110 with enough alerts.
+        let big = incident("suspicious", "P3", "credential-access", 80);
+        assert_eq!(cfg.mode_for(&big, None), Mode::SupervisorWorker);
+    }
+
+    #[test]
+    fn checks_report_every_problem() {
+        let cfg = AgentConfig {
+            enabled: true,
+            providers: vec!["nope".into()],
+            queue: 0,
+            concurrency: 0,
+            max_tokens: 1,
+            deadline_secs: 0,
+            ..AgentConfig::default()
+        };
+        let keys: Vec<String> = cfg.check(&["claude"]).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "providers[0]",
+                "queue",
+                "concurrency",
+                "max_tokens",
+                "deadline_secs"
+            ]
+        );
+        assert_eq!(
+            cfg.check(&[]).first().map(|(k, _)| k.as_str()),
+            Some("enabled")
+        );
+        let off = AgentConfig::default();
+        assert!(off.check(&[]).is_empty());
+        assert!(!off.wants(&incident("malicious", "P1", "x", 1)));
+    }
+}

@@ -587,6 +587,36 @@ pub(crate) async fn commit_triage_is_one_step<H: Harness>() {
     let one = s.incident_events("inc_1").await.unwrap();
     assert_eq!(one.len(), 6);
     assert!(one.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+
+    // Investigations: stored whole, listed oldest first, their tokens and cost in the lifecycle.
+    assert_eq!((life[0].llm_tokens, life[0].llm_cost), (0, 0.0));
+    for (n, cost) in [(2, 0.25), (1, 0.5)] {
+        s.insert_investigation(&picket_store::InvestigationRecord {
+            id: format!("inv_{n}"),
+            incident_id: "inc_1".into(),
+            mode: "pipeline".into(),
+            provider: "claude".into(),
+            status: if n == 1 { "degraded" } else { "completed" }.into(),
+            verdict: Verdict::NeedsReview,
+            started_at: ts(40 + n),
+            finished_at: ts(50 + n),
+            input_tokens: 1000 * n as u64,
+            output_tokens: 100,
+            cost,
+            doc: serde_json::json!({"n": n}),
+        })
+        .await
+        .unwrap();
+    }
+    let inv = s.investigations("inc_1").await.unwrap();
+    let ids: Vec<&str> = inv.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["inv_1", "inv_2"]);
+    assert_eq!(inv[0].doc, serde_json::json!({"n": 1}));
+    assert_eq!(inv[0].verdict, Verdict::NeedsReview);
+    let life = s.lifecycle(ts(-10), ts(1000)).await.unwrap();
+    assert_eq!(life[0].llm_tokens, 3200);
+    assert!((life[0].llm_cost - 0.75).abs() < 1e-12);
+    assert!(s.investigations("inc_none").await.unwrap().is_empty());
 }
 
 pub(crate) async fn concurrent_inserts_store_each_alert_once<H: Harness>() {
