@@ -250,3 +250,29 @@ fn a_contradicting_model_verdict_becomes_needs_review() {
         (Verdict::Benign, None)
     );
 }
+
+/// The attack corpus (tests/data/injections.txt): every line is flagged. Detection is a flag for
+/// humans and a trigger for review, not the defence itself: the policy and the reconciliation hold
+/// whether or not a line is caught (crates/server/tests/agent.rs).
+#[test]
+fn the_attack_corpus_is_flagged() {
+    let text = include_str!("data/injections.txt");
+    let mut missed = Vec::new();
+    let mut n = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (_, attack) = line.split_once(" | ").expect("style | text");
+        n += 1;
+        if detect(attack).is_empty() {
+            missed.push(attack);
+        }
+    }
+    assert!(n >= 20);
+    assert!(
+        missed.is_empty(),
+        "{} of {n} missed: {missed:#?}",
+        missed.len()
+    );
+}

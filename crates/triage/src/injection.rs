@@ -30,11 +30,23 @@ pub enum Signal {
 const PATTERNS: &[(Signal, &str)] = &[
     (
         Signal::OverrideInstructions,
-        r"(?i)\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all|any|your)\b[^.\n]{0,20}\b(instructions?|rules|prompts?|directives?|guidelines)",
+        r"(?i)\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all|any|your)\b[^.\n]{0,20}\b(instructions?|rules|prompts?|directives?|directions|guidelines)",
     ),
     (
         Signal::OverrideInstructions,
         r"(?i)\bnew (instructions?|task)\s*:",
+    ),
+    (
+        Signal::OverrideInstructions,
+        r"(?i)\b(stop everything|just (say|print|output|respond with|reply with))\b",
+    ),
+    (
+        Signal::OverrideInstructions,
+        r"(?i)\b(append|add|include|insert|put)\b[^.\n]{0,30}\b(to|in|into) your (answer|response|reply|output|summary)",
+    ),
+    (
+        Signal::OverrideInstructions,
+        r"(?i)\b(note|message|instructions?|hint|todo)\s+(to|for)\s+(any |the |all )?(ai|llms?|assistants?|bots?|models?|language models?|summari[sz]ers?|automated (readers?|analysts?|systems?))\b",
     ),
     (
         Signal::RoleChange,
@@ -54,6 +66,10 @@ const PATTERNS: &[(Signal, &str)] = &[
     ),
     (
         Signal::VerdictSteering,
+        r"(?i)\b(correct|right|true|real) (classification|verdict|label|assessment)\b[^.\n]{0,30}\b(benign|harmless|safe|false positive|clean)\b",
+    ),
+    (
+        Signal::VerdictSteering,
         r"(?i)\b(close|auto-?close|dismiss|suppress)\s+(this|the)\s+(alert|incident|case)\b",
     ),
     (
@@ -70,7 +86,7 @@ const PATTERNS: &[(Signal, &str)] = &[
     ),
     (
         Signal::Exfiltration,
-        r"(?i)\b(reveal|print|show|send|leak|output)\b[^.\n]{0,30}\b(system prompt|your instructions|api[ _-]?keys?|secrets?|tokens?|credentials|passwords?)\b",
+        r"(?i)\b(reveal|print|show|send|leak|output|tell me)\b[^.\n]{0,30}\b(system prompt|your instructions|api[ _-]?keys?|secrets?|tokens?|credentials|passwords?)\b",
     ),
 ];
 
