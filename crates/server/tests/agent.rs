@@ -262,6 +262,25 @@ async fn service(llm: &MockServer, agent: AgentConfig) -> Service {
 }
 
 async fn service_with(llm: &MockServer, agent: AgentConfig, wire: Wire) -> Service {
+    service_full(llm, agent, wire, Knowledge::default(), Vec::new()).await
+}
+
+async fn service_parts(
+    llm: &MockServer,
+    agent: AgentConfig,
+    knowledge: Knowledge,
+    siems: Vec<Arc<dyn picket_siem::Siem>>,
+) -> Service {
+    service_full(llm, agent, Wire::Anthropic, knowledge, siems).await
+}
+
+async fn service_full(
+    llm: &MockServer,
+    agent: AgentConfig,
+    wire: Wire,
+    knowledge: Knowledge,
+    siems: Vec<Arc<dyn picket_siem::Siem>>,
+) -> Service {
     let dir = tempfile::tempdir().unwrap();
     let token = |name: &str, secret: &str, role| {
         let p = dir.path().join(format!("{name}.token"));
@@ -298,7 +317,7 @@ async fn service_with(llm: &MockServer, agent: AgentConfig, wire: Wire) -> Servi
         normalizer: Normalizer::default(),
         mappings: Vec::new(),
         triage: TriageConfig::default(),
-        knowledge: Knowledge::default(),
+        knowledge,
         warninglists: None,
         enricher: None,
         auditor: None,
@@ -312,6 +331,7 @@ async fn service_with(llm: &MockServer, agent: AgentConfig, wire: Wire) -> Servi
                 config: agent,
                 providers: vec![provider],
             }),
+            siems,
             ..Default::default()
         },
     };
@@ -606,4 +626,213 @@ async fn triage_never_waits_on_a_hanging_provider() {
     assert_eq!(stored.len(), 1, "the queued investigation ran");
     assert_eq!(stored[0].status, "degraded");
     assert_eq!(stored[0].doc["degraded"]["code"], "timeout");
+}
+
+/// A model that calls every read-only tool once, then records what came back and answers.
+struct Reader {
+    results: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Respond for Reader {
+    fn respond(&self, req: &WireRequest) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let msgs = body["messages"].as_array().unwrap();
+        let brief = msgs[0]["content"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| msgs[0]["content"][0]["text"].as_str().map(str::to_owned))
+            .unwrap();
+        let ids = evidence_ids(&brief);
+        let id = |p: &str| {
+            ids.iter()
+                .find_map(|i| i.strip_prefix(p))
+                .unwrap()
+                .to_owned()
+        };
+        let results: Vec<Value> = msgs
+            .iter()
+            .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+            .filter(|b| b["type"] == "tool_result")
+            .collect();
+        let content = if results.is_empty() {
+            let calls = [
+                ("get_incident", json!({"id": id("incident:")})),
+                ("get_alert", json!({"id": id("alert:")})),
+                (
+                    "lookup_indicator",
+                    json!({"type": "ipv4", "value": "45.33.32.156"}),
+                ),
+                ("get_asset", json!({"name": "testserver4"})),
+                ("attack_technique", json!({"id": "T1059.001"})),
+                (
+                    "similar_incidents",
+                    json!({"id": id("incident:"), "limit": 5}),
+                ),
+                (
+                    "search_incidents",
+                    json!({"query": "Exeselrun", "limit": 5}),
+                ),
+                (
+                    "siem_search",
+                    json!({"siem": "", "query": "host.name:testserver4",
+                    "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z", "limit": 5}),
+                ),
+            ];
+            calls
+                .iter()
+                .enumerate()
+                .map(|(n, (name, input))| {
+                    json!({"type": "tool_use", "id": format!("toolu_{n}"), "name": name, "input": input})
+                })
+                .collect::<Vec<_>>()
+        } else {
+            *self.results.lock().unwrap() = results;
+            vec![
+                json!({"type": "tool_use", "id": "toolu_a", "name": "assessment", "input": {
+                "verdict": "suspicious", "confidence": 0.6,
+                "rationale": [{"statement": "malware alert", "cites": [format!("alert:{}", id("alert:"))]}],
+                "confidence_note": "one alert"}}),
+            ]
+        };
+        ResponseTemplate::new(200).set_body_json(json!({
+            "id": "msg_02", "type": "message", "role": "assistant", "model": "claude-test",
+            "content": content, "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 900, "output_tokens": 80}
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_read_only_tools_answer_from_the_store_inventory_attack_index_and_siem() {
+    let llm = MockServer::start().await;
+    let results = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(Reader {
+            results: results.clone(),
+        })
+        .mount(&llm)
+        .await;
+    let es = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/logs-*/_search"))
+        .and(hdr("authorization", "ApiKey es-key-0123456789"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "took": 3, "timed_out": false,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "hits": {"total": {"value": 1, "relation": "eq"}, "max_score": null, "hits": [
+                {"_index": "logs-1", "_id": "e1", "_score": null,
+                 "_source": {"@timestamp": "2026-11-20T10:00:00Z", "host": {"name": "testserver4"}, "process": {"name": "exeselrun.exe"}}}
+            ]}
+        })))
+        .mount(&es)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("es.key");
+    std::fs::write(&key, "es-key-0123456789").unwrap();
+    let mut siem = picket_siem::SiemConfig::new("elastic", "elasticsearch");
+    siem.base_url = Some(es.uri());
+    siem.index = Some("logs-*".into());
+    siem.api_key_file = Some(key);
+    let siem = picket_siem::build(&siem).unwrap();
+
+    let bundle = std::fs::read(shared_data().join("attack/enterprise-attack.json")).unwrap();
+    let attack = picket_intel::AttackCatalog::from_bundle(&bundle).unwrap();
+    let knowledge = Knowledge {
+        inventory: picket_triage::Inventory {
+            hosts: vec![picket_triage::knowledge::AssetEntry {
+                name: "testserver4".into(),
+                criticality: picket_triage::Criticality::High,
+                owner: Some("it-ops".into()),
+                protected: false,
+            }],
+            ..Default::default()
+        },
+        attack: Some(Arc::new(attack)),
+        ..Knowledge::default()
+    };
+    let mut s = service_parts(
+        &llm,
+        enabled(picket_agent::Mode::Consensus),
+        knowledge,
+        vec![siem],
+    )
+    .await;
+    let id = s.injected_incident().await;
+    // The index is updated in the background: wait for it through the MCP endpoint's own tool.
+    let mut indexed = false;
+    for _ in 0..100 {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/mcp")
+            .header(header::AUTHORIZATION, format!("Bearer {ANA}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::from(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params":
+                    {"name": "search_incidents", "arguments": {"query": "Exeselrun", "limit": 5}}})
+                .to_string(),
+            ))
+            .unwrap();
+        let resp = s.router.clone().oneshot(req).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        if String::from_utf8_lossy(&bytes).contains(&id) {
+            indexed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(indexed, "the incident reached the index");
+    let (st, inv) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/investigate"),
+            ANA,
+            json!({"wait": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{inv}");
+    assert_eq!(inv["status"], "completed", "{inv}");
+    assert_eq!(inv["tool_calls"].as_array().unwrap().len(), 8);
+    let results = results.lock().unwrap();
+    assert_eq!(results.len(), 8);
+    let text = |n: usize| results[n]["content"].as_str().unwrap().to_owned();
+    let is_error = |n: usize| results[n]["is_error"].as_bool().unwrap_or(false);
+    // Every result is enveloped as untrusted data.
+    assert!((0..8).all(|n| text(n).starts_with("<untrusted-")));
+    assert!(text(0).contains(&id) && !is_error(0), "get_incident");
+    assert!(
+        text(1).contains("Exeselrun") && !text(1).contains("\\\"raw\\\""),
+        "get_alert, without raw bytes"
+    );
+    assert!(
+        is_error(2) && text(2).contains("no threat-intel connector"),
+        "lookup_indicator without connectors"
+    );
+    assert!(
+        text(3).contains("it-ops") && text(3).contains("high"),
+        "get_asset: {}",
+        text(3)
+    );
+    assert!(
+        text(4).contains("PowerShell") && text(4).contains("execution"),
+        "attack_technique: {}",
+        text(4)
+    );
+    assert!(!is_error(5), "similar_incidents: {}", text(5));
+    assert!(
+        !is_error(6) && text(6).contains(&id),
+        "search_incidents finds it: {}",
+        text(6)
+    );
+    assert!(
+        text(7).contains("exeselrun.exe") && text(7).contains("elastic"),
+        "siem_search: {}",
+        text(7)
+    );
 }
