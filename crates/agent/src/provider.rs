@@ -286,6 +286,9 @@ pub enum ProviderError {
     RateLimited { retry_after: Option<Duration> },
     #[error("the provider is overloaded: {0}")]
     Overloaded(String),
+    /// The account's quota or credit is spent (OpenAI `insufficient_quota`): not retried.
+    #[error("quota exhausted at the provider: {0}")]
+    QuotaExhausted(String),
     #[error("provider error{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
     Server {
         status: Option<u16>,
@@ -330,6 +333,7 @@ impl ProviderError {
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded(_) => "overloaded",
+            Self::QuotaExhausted(_) => "quota_exhausted",
             Self::Server { .. } => "server_error",
             Self::Timeout(_) => "timeout",
             Self::Transport(_) => "transport",
@@ -351,6 +355,7 @@ impl ProviderError {
                 | Self::Forbidden(_)
                 | Self::RateLimited { .. }
                 | Self::Overloaded(_)
+                | Self::QuotaExhausted(_)
                 | Self::Server { .. }
                 | Self::Timeout(_)
                 | Self::Transport(_)

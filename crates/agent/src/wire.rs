@@ -50,6 +50,9 @@ pub(crate) fn from_connector(e: ConnectorError) -> ProviderError {
         ConnectorError::Unauthorized(m) => ProviderError::Unauthorized(explain(&m)),
         ConnectorError::Forbidden(m) => ProviderError::Forbidden(explain(&m)),
         ConnectorError::RateLimited(d) => ProviderError::RateLimited { retry_after: d },
+        ConnectorError::QuotaExhausted(m) => ProviderError::QuotaExhausted(explain(
+            m.strip_prefix("at the provider: ").unwrap_or(&m),
+        )),
         ConnectorError::Server { status, message } => {
             let parsed = error_body(&message);
             let overloaded = status == 529

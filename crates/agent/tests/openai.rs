@@ -629,3 +629,28 @@ async fn a_body_that_is_not_the_documented_json_is_a_server_error() {
     assert_eq!(e.code(), "server_error");
     assert!(e.to_string().contains("<html>gateway</html>"), "{e}");
 }
+
+#[tokio::test]
+async fn insufficient_quota_is_not_retried_and_says_so() {
+    let server = MockServer::start().await;
+    chat_mock()
+        .respond_with(ResponseTemplate::new(429).set_body_json(error_body(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            None,
+            Some("insufficient_quota"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server, 3, Duration::from_secs(5));
+    let p = OpenAi::new(c.http, MODEL);
+    let e = p
+        .complete(&CompletionRequest::new(10).user("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "quota_exhausted", "{e}");
+    assert!(e.to_string().contains("exceeded your current quota"), "{e}");
+    assert!(e.counts_against_breaker());
+    assert_no_key(&e.to_string(), &c.recorder);
+}

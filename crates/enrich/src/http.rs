@@ -359,6 +359,10 @@ impl Http {
         match status {
             401 => Err(ConnectorError::Unauthorized(message())),
             403 => Err(ConnectorError::Forbidden(message())),
+            // OpenAI's documented "out of credits" 429 is no rate limit: retrying cannot help.
+            429 if String::from_utf8_lossy(&reply.body).contains("insufficient_quota") => Err(
+                ConnectorError::QuotaExhausted(format!("at the provider: {}", message())),
+            ),
             429 => Err(ConnectorError::RateLimited(retry_after(&reply.headers))),
             500..=599 => Err(ConnectorError::Server {
                 status,
@@ -406,7 +410,22 @@ impl Http {
 
 /// `Retry-After` as seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let Some(v) = headers.get(RETRY_AFTER) else {
+        // Okta (and others) say when the window resets instead: epoch seconds.
+        let reset: u64 = headers
+            .get("x-rate-limit-reset")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        return Some(Duration::from_secs(reset.saturating_sub(now)));
+    };
+    let v = v.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -426,4 +445,35 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
         .unwrap_or(0);
     let jitter = exp.mul_f64(f64::from(nanos % 1000) / 4000.0);
     exp + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_okta_style_reset_times() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let mut okta = HeaderMap::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        okta.insert(
+            "x-rate-limit-reset",
+            HeaderValue::from_str(&(now + 30).to_string()).unwrap(),
+        );
+        let wait = retry_after(&okta).unwrap();
+        assert!((29..=30).contains(&wait.as_secs()), "{wait:?}");
+        // A reset in the past: retry at once.
+        okta.insert("x-rate-limit-reset", HeaderValue::from_static("1000"));
+        assert_eq!(retry_after(&okta), Some(Duration::ZERO));
+        // Retry-After wins when both are there.
+        okta.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&okta), Some(Duration::from_secs(3)));
+    }
 }
