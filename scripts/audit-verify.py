@@ -8,11 +8,50 @@ their ed25519 signatures). Exit 0 when intact, 1 at the first bad record.
     picket audit export --data-dir ./picket-data > trail.jsonl
     python3 scripts/audit-verify.py trail.jsonl
 """
+import decimal
 import hashlib
 import json
+import math
 import sys
 
 GENESIS = "0" * 64
+
+
+def ryu(x):
+    """A float as serde_json writes it (ryu's shortest digits and layout): 1.0, 0.25, 1e-7, 1.5e+20."""
+    if not math.isfinite(x):
+        return "null"
+    if x == 0:
+        return "-0.0" if math.copysign(1, x) < 0 else "0.0"
+    sign, digits, exp = decimal.Decimal(repr(x)).as_tuple()
+    digits = list(digits)
+    while len(digits) > 1 and digits[-1] == 0:
+        digits.pop()
+        exp += 1
+    d = "".join(map(str, digits))
+    n = len(d)
+    kk = n + exp  # the decimal point's position relative to the digits
+    if 0 <= exp and kk <= 16:
+        out = d + "0" * exp + ".0"
+    elif 0 < kk <= 16:
+        out = d[:kk] + "." + d[kk:]
+    elif -5 < kk <= 0:
+        out = "0." + "0" * -kk + d
+    else:
+        e = kk - 1
+        out = (d if n == 1 else d[0] + "." + d[1:]) + ("e+" if e > 0 else "e") + str(e)
+    return ("-" if sign else "") + out
+
+
+def dump(v):
+    """serde_json's compact form: no whitespace, UTF-8 kept, object keys sorted, ryu floats."""
+    if isinstance(v, bool) or v is None or isinstance(v, str) or isinstance(v, int):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float):
+        return ryu(v)
+    if isinstance(v, list):
+        return "[" + ",".join(dump(x) for x in v) + "]"
+    return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + dump(v[k]) for k in sorted(v)) + "}"
 
 
 def canonical(r):
@@ -27,7 +66,7 @@ def canonical(r):
     }
     # serde_json: no whitespace, non-ASCII kept as UTF-8, object keys of `data` sorted.
     head = json.dumps({k: body[k] for k in ("seq", "at", "kind", "actor", "subject")}, separators=(",", ":"), ensure_ascii=False)
-    data = json.dumps(body["data"], separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    data = dump(body["data"])
     prev = json.dumps(body["prev_hash"])
     return (head[:-1] + ',"data":' + data + ',"prev_hash":' + prev + "}").encode("utf-8")
 
