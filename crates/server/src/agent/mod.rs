@@ -25,6 +25,9 @@ pub use config::{AgentConfig, AutoInvestigate, ModeRoute};
 use crate::audit::Auditor;
 use crate::metrics::Metrics;
 
+/// Incident ids remembered as queued before the set starts afresh.
+const MAX_SEEN: usize = 100_000;
+
 /// What `picket serve` builds from `[agent]`, `[[llm]]` and `[[siem]]`.
 pub struct AgentSetup {
     pub config: AgentConfig,
@@ -104,16 +107,19 @@ impl Agent {
         Some(agent)
     }
 
-    /// Queues the committed incidents `[agent]` wants, once each, without waiting.
+    /// Queues the committed incidents `[agent]` wants, once each, without waiting. (The runner
+    /// also skips an incident the store already holds an investigation of, so a restart does not
+    /// investigate again; the in-memory set only spares the queue, and is bounded.)
     pub(crate) fn offer(&self, incidents: &[Incident]) {
         for i in incidents.iter().filter(|i| self.config.wants(i)) {
-            if !self
-                .seen
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(i.id.clone())
             {
-                continue;
+                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                if seen.len() >= MAX_SEEN {
+                    seen.clear();
+                }
+                if !seen.insert(i.id.clone()) {
+                    continue;
+                }
             }
             let job = Job {
                 incident: i.id.clone(),
@@ -143,6 +149,16 @@ impl Agent {
                 .map(|(_, m)| *m);
             self.config.mode_for(incident, playbook)
         })
+    }
+
+    /// Runs a queued job: automatic ones only for incidents not investigated yet.
+    async fn run_job(&self, job: &Job) -> Result<(), StoreError> {
+        if job.requested_by == "worker"
+            && !self.store.investigations(&job.incident).await?.is_empty()
+        {
+            return Ok(());
+        }
+        self.investigate(job).await.map(|_| ())
     }
 
     /// Runs one investigation and stores it.
@@ -213,7 +229,7 @@ async fn run(agent: Arc<Agent>, mut rx: mpsc::Receiver<Job>) {
         };
         let agent = agent.clone();
         tokio::spawn(async move {
-            if let Err(e) = agent.investigate(&job).await {
+            if let Err(e) = agent.run_job(&job).await {
                 tracing::error!(incident = %job.incident, error = %e, "storing an investigation failed");
             }
             drop(permit);
