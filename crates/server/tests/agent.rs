@@ -467,6 +467,18 @@ async fn compromised(wire: Wire) {
     assert_eq!(inv["verdict"], "needs_review");
     assert!(inv["review_reason"].as_str().unwrap().contains("instruct"));
     assert!(!inv["injection"].as_array().unwrap().is_empty());
+    // The incident says so: its view carries the investigation's summary beside the engine's verdict.
+    let (_, view) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            ANA,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(view["agent"]["verdict"], "needs_review", "{view}");
+    assert_eq!(view["agent"]["model_verdict"], "benign");
+    assert_eq!(view["incident"]["verdict"], before.verdict.as_str());
     // The incident's own verdict is untouched and no analyst verdict was recorded.
     let after = s.store.get_incident(&id).await.unwrap().unwrap();
     assert_eq!(after.verdict, before.verdict);

@@ -177,6 +177,13 @@ pub(crate) struct IncidentView {
     incident: Value,
     /// Analyst verdicts, oldest first.
     verdicts: Vec<VerdictView>,
+    /// The latest LLM investigation, summarized (`GET …/investigations` has it whole): its status
+    /// (`completed`, or `degraded` and why: then the engine's result stands alone), the model's
+    /// verdict and the one that stands, why it went to a human, injection flags. The incident's
+    /// own verdict is the engine's; a model never changes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    agent: Option<Value>,
 }
 
 /// One incident.
@@ -200,9 +207,21 @@ pub(crate) async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("incident", &id))?;
     let verdicts = state.store().list_verdicts(&id).await?;
+    let agent = state.store().investigations(&id).await?.pop().map(|r| {
+        let d = &r.doc;
+        serde_json::json!({
+            "investigation": r.id, "mode": r.mode, "provider": r.provider,
+            "status": r.status, "degraded": d.get("degraded"),
+            "finished_at": r.finished_at, "engine_verdict": d.get("engine_verdict"),
+            "model_verdict": d.get("model_verdict"), "verdict": r.verdict,
+            "review_reason": d.get("review_reason"), "injection": d.get("injection"),
+            "cost": r.cost,
+        })
+    });
     Ok(Json(IncidentView {
         incident: to_value(&incident)?,
         verdicts: verdicts.into_iter().map(Into::into).collect(),
+        agent,
     }))
 }
 
