@@ -11,7 +11,7 @@ use crate::contract::{
 };
 use crate::guard::GuardedProvider;
 use crate::provider::{Provider, ToolDef};
-use crate::tools::{self, Caller, ProposeArgs, ToolRequest};
+use crate::tools::{self, Caller, ProposeArgs};
 
 type Outcome = Result<(), Degraded>;
 
@@ -181,27 +181,14 @@ impl Run<'_> {
         }
         let caller = Caller::Agent(self.primary().name().to_owned());
         for a in &rec.actions {
-            if !self
-                .record()
-                .proposed
-                .insert((a.action.clone(), a.target.clone()))
-            {
-                continue;
-            }
-            let out = self
-                .inv
-                .toolbox
-                .run(
-                    ToolRequest::Propose(ProposeArgs {
-                        action: a.action.clone(),
-                        target: a.target.clone(),
-                        incident: self.incident.id.clone(),
-                        reason: a.reason.clone(),
-                    }),
-                    &caller,
-                )
-                .await;
-            self.record().proposals.push(out.content);
+            let args = ProposeArgs {
+                action: a.action.clone(),
+                target: a.target.clone(),
+                incident: self.incident.id.clone(),
+                reason: a.reason.clone(),
+            };
+            // An action already proposed through the tool is not proposed again.
+            self.propose(args, &caller).await;
         }
     }
 }

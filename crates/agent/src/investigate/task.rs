@@ -9,7 +9,7 @@ use crate::contract::ContractError;
 use crate::guard::GuardedProvider;
 use crate::injection::{detect, spotlight, spotlight_instruction};
 use crate::provider::{CompletionRequest, Message, OutputSchema, Provider, ProviderError, ToolDef};
-use crate::tools::{self, ToolOutput};
+use crate::tools::{self, Caller, ToolOutput};
 
 /// What a step is asked.
 pub(crate) struct Step<'a> {
@@ -66,8 +66,26 @@ impl Run<'_> {
         }
     }
 
-    /// Runs a tool call for `agent`, recording it; proposals only when the settings allow them and
-    /// once per action and target in the investigation.
+    /// Proposes through the toolbox once per action and target in the investigation, keeping what
+    /// the policy decided.
+    pub(crate) async fn propose(&self, p: tools::ProposeArgs, caller: &Caller) -> ToolOutput {
+        if !self
+            .record()
+            .proposed
+            .insert((p.action.clone(), p.target.clone()))
+        {
+            return ToolOutput::error("already proposed in this investigation");
+        }
+        let out = self
+            .inv
+            .toolbox
+            .run(tools::ToolRequest::Propose(p), caller)
+            .await;
+        self.record().proposals.push(out.content.clone());
+        out
+    }
+
+    /// Runs a tool call for `agent`, recording it; proposals only when the settings allow them.
     async fn tool(
         &self,
         provider: &GuardedProvider,
@@ -78,29 +96,12 @@ impl Run<'_> {
             Ok(r) => r,
             Err(e) => return ToolOutput::error(e),
         };
-        let out = if let tools::ToolRequest::Propose(p) = &request {
-            if !self.inv.settings.propose {
+        let out = match request {
+            tools::ToolRequest::Propose(_) if !self.inv.settings.propose => {
                 ToolOutput::error("proposals are turned off for the agent")
-            } else if !self
-                .record()
-                .proposed
-                .insert((p.action.clone(), p.target.clone()))
-            {
-                ToolOutput::error("already proposed in this investigation")
-            } else {
-                let out = self
-                    .inv
-                    .toolbox
-                    .run(request.clone(), &self.caller(provider))
-                    .await;
-                self.record().proposals.push(out.content.clone());
-                out
             }
-        } else {
-            self.inv
-                .toolbox
-                .run(request.clone(), &self.caller(provider))
-                .await
+            tools::ToolRequest::Propose(p) => self.propose(p, &self.caller(provider)).await,
+            other => self.inv.toolbox.run(other, &self.caller(provider)).await,
         };
         self.record().tool_calls.push(ToolTrace {
             agent: agent.to_owned(),

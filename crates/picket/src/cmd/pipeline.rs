@@ -341,40 +341,34 @@ pub fn enricher_audited(
 /// The secrets the configuration names (connector keys, server tokens), for the audit trail's
 /// redactor: should one ever appear in recorded data, it is replaced before hashing.
 pub fn known_secrets(cfg: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in &cfg.connectors {
-        let s = match (&c.api_key_env, &c.api_key_file) {
-            (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
-            (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
-            _ => None,
-        };
-        out.extend(s.map(|s| s.expose().to_owned()));
-    }
-    for r in &cfg.responders {
-        let r = resolved_responder(cfg, r);
-        out.extend(r.secret().ok().flatten().map(|s| s.expose().to_owned()));
-    }
-    let file_or_env = |env: &Option<String>, file: &Option<std::path::PathBuf>| match (env, file) {
+    // One secret source: an environment variable, else a file (relative to the config).
+    let read = |env: &Option<String>, file: &Option<PathBuf>| match (env, file) {
         (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
         (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
         _ => None,
     };
+    let mut found = Vec::new();
+    for c in &cfg.connectors {
+        found.push(read(&c.api_key_env, &c.api_key_file));
+    }
+    for r in &cfg.responders {
+        found.push(resolved_responder(cfg, r).secret().ok().flatten());
+    }
     for p in &cfg.llm {
-        out.extend(file_or_env(&p.api_key_env, &p.api_key_file).map(|s| s.expose().to_owned()));
+        found.push(read(&p.api_key_env, &p.api_key_file));
     }
     for s in &cfg.siem {
-        out.extend(file_or_env(&s.api_key_env, &s.api_key_file).map(|s| s.expose().to_owned()));
-        out.extend(file_or_env(&s.password_env, &s.password_file).map(|s| s.expose().to_owned()));
+        found.push(read(&s.api_key_env, &s.api_key_file));
+        found.push(read(&s.password_env, &s.password_file));
     }
     for t in &cfg.server.tokens {
-        let s = match (&t.token_env, &t.token_file) {
-            (Some(v), _) => picket_enrich::Secret::from_env(v).ok(),
-            (None, Some(f)) => picket_enrich::Secret::from_file(&cfg.resolve(f)).ok(),
-            _ => None,
-        };
-        out.extend(s.map(|s| s.expose().to_owned()));
+        found.push(read(&t.token_env, &t.token_file));
     }
-    out
+    found
+        .into_iter()
+        .flatten()
+        .map(|s| s.expose().to_owned())
+        .collect()
 }
 
 /// The `[[siem]]` connectors (relative secret files resolved against the config's directory).

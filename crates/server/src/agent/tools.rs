@@ -105,34 +105,40 @@ impl ServiceToolbox {
         }
     }
 
-    async fn similar(&self, id: &str, limit: u32) -> ToolOutput {
-        let Some(index) = &self.index else {
+    /// Runs `f` on the index off the async threads (tantivy searches block).
+    async fn on_index<F>(&self, f: F) -> ToolOutput
+    where
+        F: FnOnce(
+                &picket_search::IncidentIndex,
+            ) -> Result<Vec<picket_search::Hit>, picket_search::SearchError>
+            + Send
+            + 'static,
+    {
+        let Some(index) = self.index.clone() else {
             return ToolOutput::error("the incident index is unavailable");
         };
-        let incident = match self.incident(id).await {
-            Ok(i) => i,
-            Err(e) => return e,
-        };
-        let index = index.clone();
-        let limit = limit.clamp(1, MAX_HITS) as usize;
-        match tokio::task::spawn_blocking(move || index.similar(&incident, limit)).await {
+        match tokio::task::spawn_blocking(move || f(&index)).await {
             Ok(Ok(hits)) => ToolOutput::ok(json!(hits)),
             Ok(Err(e)) => ToolOutput::error(e.to_string()),
             Err(e) => ToolOutput::error(format!("the search failed: {e}")),
         }
     }
 
-    async fn search(&self, query: String, limit: u32) -> ToolOutput {
-        let Some(index) = &self.index else {
+    async fn similar(&self, id: &str, limit: u32) -> ToolOutput {
+        if self.index.is_none() {
             return ToolOutput::error("the incident index is unavailable");
-        };
-        let index = index.clone();
-        let limit = limit.clamp(1, MAX_HITS) as usize;
-        match tokio::task::spawn_blocking(move || index.search(&query, limit)).await {
-            Ok(Ok(hits)) => ToolOutput::ok(json!(hits)),
-            Ok(Err(e)) => ToolOutput::error(e.to_string()),
-            Err(e) => ToolOutput::error(format!("the search failed: {e}")),
         }
+        let incident = match self.incident(id).await {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        let limit = limit.clamp(1, MAX_HITS) as usize;
+        self.on_index(move |ix| ix.similar(&incident, limit)).await
+    }
+
+    async fn search(&self, query: String, limit: u32) -> ToolOutput {
+        let limit = limit.clamp(1, MAX_HITS) as usize;
+        self.on_index(move |ix| ix.search(&query, limit)).await
     }
 
     async fn siem(&self, a: SiemArgs) -> ToolOutput {
