@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod error;
 pub mod extract;
 pub mod input;
+pub mod json;
 pub mod normalize;
 pub mod ocsf_export;
 

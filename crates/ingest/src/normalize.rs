@@ -3,7 +3,9 @@
 
 use picket_core::hash::sha256_hex;
 use picket_core::{Alert, ErrorCode, SourceFormat};
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use crate::json::{Json, Object};
 
 use crate::adapters::generic::{Generic, GenericMapping};
 use crate::adapters::{self, SourceAdapter};
@@ -86,11 +88,11 @@ impl Normalizer {
     }
 
     /// Which adapter would read `doc` (forced, or the first whose shape matches).
-    pub fn detect(&self, doc: &Value) -> Option<SourceFormat> {
+    pub fn detect(&self, doc: &Json<'_>) -> Option<SourceFormat> {
         self.pick(doc).map(|a| a.format())
     }
 
-    fn pick(&self, doc: &Value) -> Option<&dyn SourceAdapter> {
+    fn pick(&self, doc: &Json<'_>) -> Option<&dyn SourceAdapter> {
         match self.forced {
             Some(usize::MAX) => self.generic.as_ref().map(|g| g as &dyn SourceAdapter),
             Some(i) => Some(self.adapters[i].as_ref()),
@@ -134,7 +136,7 @@ impl Normalizer {
                 ),
             ));
         }
-        let (doc, adapter): (Value, &dyn SourceAdapter) = match rec {
+        let (doc, adapter): (Json<'_>, &dyn SourceAdapter) = match rec {
             RawRecord::Csv {
                 headers, values, ..
             } => {
@@ -144,15 +146,17 @@ impl Normalizer {
                         "CSV input needs a generic mapping (`--mapping NAME`)".to_owned(),
                     )
                 })?;
-                let obj: Map<String, Value> = headers
-                    .iter()
-                    .zip(values)
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect();
-                (Value::Object(obj), generic as &dyn SourceAdapter)
+                let obj = Object::from_entries(
+                    headers
+                        .iter()
+                        .zip(values)
+                        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::String(Cow::Borrowed(v))))
+                        .collect(),
+                );
+                (Json::Object(obj), generic as &dyn SourceAdapter)
             }
             RawRecord::Json { text, .. } => {
-                let doc: Value = serde_json::from_str(text).map_err(|e| {
+                let doc = Json::parse(text).map_err(|e| {
                     let code = if e.to_string().contains("recursion limit") {
                         ErrorCode::TooDeep
                     } else {
@@ -215,14 +219,14 @@ impl Normalizer {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+fn kind_of(v: &Json<'_>) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 

@@ -11,10 +11,10 @@
 //! ATT&CK and are kept only as the rule category. References: Falcon Alerts API (alert entity
 //! fields), Event Streams event reference, and Elastic's published CrowdStrike field reference.
 
+use crate::json::Json;
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::Value;
 
 use super::fields::{
     add_domain, add_file, add_user_in, attack_tactic, basename, file_with_hash, hex_hash,
@@ -34,10 +34,10 @@ enum Shape {
     EppSummary,
 }
 
-fn shape(doc: &Value) -> Option<Shape> {
+fn shape(doc: &Json) -> Option<Shape> {
     let o = doc.as_object()?;
-    if o.get("event").is_some_and(Value::is_object) {
-        match Doc(doc).get("metadata.eventType").and_then(Value::as_str) {
+    if o.get("event").is_some_and(Json::is_object) {
+        match Doc(doc).get("metadata.eventType").and_then(Json::as_str) {
             Some("DetectionSummaryEvent") => return Some(Shape::Summary),
             Some("EppDetectionSummaryEvent") => return Some(Shape::EppSummary),
             _ => {}
@@ -53,11 +53,11 @@ impl SourceAdapter for CrowdStrike {
         SourceFormat::Crowdstrike
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         shape(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         match shape(doc).ok_or(AdapterError::Missing("metadata.eventType"))? {
             Shape::AlertsApi => alerts_api(Doc(doc)),
             s => stream(Doc(doc), s == Shape::Summary),
@@ -420,7 +420,7 @@ fn add_known_file(e: &mut Entities, f: FileEntity) {
 
 /// Network accesses: local and remote address with the connection direction (`Outbound` /
 /// `Inbound`, or 0 = outbound, 1 = inbound in Event Streams).
-fn network(e: &mut Entities, items: &[Value], stream: bool) {
+fn network(e: &mut Entities, items: &[Json], stream: bool) {
     for a in items {
         let ad = Doc(a);
         let key = |api: &str, st: &str| {
@@ -550,6 +550,8 @@ fn rename(err: AdapterError, prefix: &str) -> AdapterError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn api() -> Value {
@@ -574,7 +576,7 @@ mod tests {
 
     #[test]
     fn maps_alerts_api_entity() {
-        let n = CrowdStrike.normalize(&api()).unwrap();
+        let n = CrowdStrike.normalize_value(&api()).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("cid:ind:aid:1-2-3"));
         assert_eq!(n.severity, Severity::Critical);
         assert_eq!(n.vendor_severity.as_deref(), Some("90"));
@@ -616,7 +618,7 @@ mod tests {
         let doc = json!({"metadata": {"eventType": "DetectionSummaryEvent", "eventCreationTime": 1714557600000_i64},
             "event": {"DetectId": "ldt:1", "DetectName": "NGAV", "Severity": 4, "Tactic": "Machine Learning",
                 "Technique": "Sensor-based ML", "ComputerName": "H", "IOCType": "domain", "IOCValue": "bad.example.net"}});
-        let n = CrowdStrike.normalize(&doc).unwrap();
+        let n = CrowdStrike.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.vendor_severity.as_deref(), Some("4"));
         assert!(n.attack.is_empty());
@@ -625,11 +627,14 @@ mod tests {
         let mut epp = doc.clone();
         epp["metadata"]["eventType"] = json!("EppDetectionSummaryEvent");
         epp["event"]["Severity"] = json!(30);
-        assert_eq!(CrowdStrike.normalize(&epp).unwrap().severity, Severity::Low);
+        assert_eq!(
+            CrowdStrike.normalize_value(&epp).unwrap().severity,
+            Severity::Low
+        );
         epp["event"]["Severity"] = json!(300);
         assert!(
             CrowdStrike
-                .normalize(&epp)
+                .normalize_value(&epp)
                 .unwrap_err()
                 .to_string()
                 .contains("event.Severity")
@@ -642,7 +647,7 @@ mod tests {
         doc["timestamp"] = json!("tomorrow");
         assert!(
             CrowdStrike
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`timestamp`")
@@ -650,7 +655,7 @@ mod tests {
         let doc = json!({"metadata": {"eventType": "EppDetectionSummaryEvent", "eventCreationTime": "x"}, "event": {}});
         assert!(
             CrowdStrike
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("metadata.eventCreationTime")
@@ -658,7 +663,7 @@ mod tests {
         let doc = json!({"metadata": {"eventType": "EppDetectionSummaryEvent"}, "event": {}});
         assert!(
             CrowdStrike
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("metadata.eventCreationTime")
@@ -667,12 +672,13 @@ mod tests {
 
     #[test]
     fn detect_is_specific() {
-        assert!(CrowdStrike.detect(&api()));
+        assert!(CrowdStrike.detect_value(&api()));
+        assert!(!CrowdStrike.detect_value(
+            &json!({"metadata": {"eventType": "AuthActivityAuditEvent"}, "event": {}})
+        ));
         assert!(
-            !CrowdStrike
-                .detect(&json!({"metadata": {"eventType": "AuthActivityAuditEvent"}, "event": {}}))
+            !CrowdStrike.detect_value(&json!({"metadata": {"eventType": "DetectionSummaryEvent"}}))
         );
-        assert!(!CrowdStrike.detect(&json!({"metadata": {"eventType": "DetectionSummaryEvent"}})));
-        assert!(!CrowdStrike.detect(&json!({"composite_id": "x"})));
+        assert!(!CrowdStrike.detect_value(&json!({"composite_id": "x"})));
     }
 }

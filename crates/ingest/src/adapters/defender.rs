@@ -11,10 +11,10 @@
 //! Advanced Hunting `AlertInfo` and `AlertEvidence` table references, and the streaming API event
 //! schema.
 
+use crate::json::{Json, Object};
 use picket_core::{
     EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::Value;
 
 use super::fields::{
     add_email, add_file, add_url, add_user_in, attack_refs, attack_tactic, hex_hash, join_path,
@@ -32,7 +32,7 @@ enum Shape {
     Hunting(&'static str),
 }
 
-fn shape(doc: &Value) -> Option<Shape> {
+fn shape(doc: &Json) -> Option<Shape> {
     let o = doc.as_object()?;
     if o.contains_key("alertCreationTime")
         && o.contains_key("id")
@@ -42,14 +42,14 @@ fn shape(doc: &Value) -> Option<Shape> {
     {
         return Some(Shape::MdeApi);
     }
-    let is_row = |r: &serde_json::Map<String, Value>| {
+    let is_row = |r: &Object<'_>| {
         r.contains_key("AlertId")
             && (r.contains_key("ServiceSource") || r.contains_key("DetectionSource"))
             && (r.contains_key("Title") || r.contains_key("EntityType"))
     };
-    if let Some(Value::Object(p)) = o.get("properties")
+    if let Some(Json::Object(p)) = o.get("properties")
         && o.get("category")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_some_and(|c| c.starts_with("AdvancedHunting-Alert"))
         && is_row(p)
     {
@@ -63,11 +63,11 @@ impl SourceAdapter for Defender {
         SourceFormat::Defender
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         shape(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         match shape(doc).ok_or(AdapterError::Missing("AlertId"))? {
             Shape::MdeApi => mde_api(Doc(doc)),
             Shape::Hunting(p) => hunting(Doc(doc), p),
@@ -96,8 +96,8 @@ fn mde_api(d: Doc<'_>) -> Result<Normalized, AdapterError> {
         d.str("relatedUser.userName").as_deref(),
     );
     match d.get("evidence") {
-        Some(Value::Array(items)) => items.iter().for_each(|ev| mde_evidence(Doc(ev), &mut e)),
-        Some(ev @ Value::Object(_)) => mde_evidence(Doc(ev), &mut e),
+        Some(Json::Array(items)) => items.iter().for_each(|ev| mde_evidence(Doc(ev), &mut e)),
+        Some(ev @ Json::Object(_)) => mde_evidence(Doc(ev), &mut e),
         _ => {}
     }
 
@@ -266,7 +266,7 @@ fn hunting(d: Doc<'_>, p: &'static str) -> Result<Normalized, AdapterError> {
 
     let techniques: Vec<String> = match d.get(&f("AttackTechniques")).map(json_in_string) {
         Some(v) => match &*v {
-            Value::Array(items) => items
+            Json::Array(items) => items
                 .iter()
                 .filter_map(as_text)
                 .flat_map(|t| technique_ids_in(&t))
@@ -281,9 +281,10 @@ fn hunting(d: Doc<'_>, p: &'static str) -> Result<Normalized, AdapterError> {
     let tactics: Vec<String> = category
         .iter()
         .flat_map(|c| {
-            let parsed = json_in_string(&Value::String(c.clone())).into_owned();
-            match parsed {
-                Value::Array(items) => items.iter().filter_map(as_text).collect(),
+            let text = Json::String(c.as_str().into());
+            let parsed = json_in_string(&text);
+            match &*parsed {
+                Json::Array(items) => items.iter().filter_map(as_text).collect(),
                 _ => vec![c.clone()],
             }
         })
@@ -333,7 +334,9 @@ fn severity(d: &Doc<'_>, field: &str) -> Result<(Severity, Option<String>), Adap
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
     use picket_core::AttackRef;
+    use serde_json::Value;
     use serde_json::json;
 
     fn mde() -> Value {
@@ -353,7 +356,7 @@ mod tests {
 
     #[test]
     fn maps_mde_api_alert_with_evidence_list() {
-        let n = Defender.normalize(&mde()).unwrap();
+        let n = Defender.normalize_value(&mde()).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("da1_2"));
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.rule.id.as_deref(), Some("det-1"));
@@ -386,8 +389,8 @@ mod tests {
         let info = json!({"AlertId": "a-1", "Timestamp": "2024-05-01T10:00:00Z", "Title": "T",
             "ServiceSource": "Microsoft Defender for Identity", "Severity": "Low", "Category": "LateralMovement",
             "AttackTechniques": "[\"Pass the Hash (T1550.002)\"]"});
-        assert!(Defender.detect(&info));
-        let n = Defender.normalize(&info).unwrap();
+        assert!(Defender.detect_value(&info));
+        let n = Defender.normalize_value(&info).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("a-1"));
         assert_eq!(n.product.name, "Microsoft Defender for Identity");
         assert_eq!(n.attack[0].technique.as_deref(), Some("T1550.002"));
@@ -395,7 +398,7 @@ mod tests {
         let ev = json!({"AlertId": "a-1", "Timestamp": "2024-05-01T10:00:00Z", "EntityType": "Ip",
             "ServiceSource": "Microsoft Defender for Endpoint", "RemoteIP": "198.51.100.1",
             "EvidenceDirection": "Destination", "RemoteUrl": "Evil.Example.com"});
-        let n = Defender.normalize(&ev).unwrap();
+        let n = Defender.normalize_value(&ev).unwrap();
         assert_eq!(n.source_event_id, None);
         assert_eq!(n.message, "Defender alert a-1");
         assert_eq!(n.entities.endpoints[0].role, EndpointRole::Destination);
@@ -408,7 +411,7 @@ mod tests {
         doc["alertCreationTime"] = json!("later");
         assert!(
             Defender
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`alertCreationTime`")
@@ -417,7 +420,7 @@ mod tests {
         doc["severity"] = json!("Severe");
         assert!(
             Defender
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`severity`")
@@ -426,7 +429,7 @@ mod tests {
             "ServiceSource": "s", "Title": "t", "Timestamp": "nope"}});
         assert!(
             Defender
-                .normalize(&env)
+                .normalize_value(&env)
                 .unwrap_err()
                 .to_string()
                 .contains("properties.Timestamp")
@@ -435,12 +438,11 @@ mod tests {
 
     #[test]
     fn detect_is_specific() {
-        assert!(Defender.detect(&mde()));
-        assert!(!Defender.detect(&json!({"AlertId": "x", "Timestamp": "t"})));
-        assert!(
-            !Defender
-                .detect(&json!({"Type": "SecurityAlert", "SystemAlertId": "x", "AlertName": "y"}))
-        );
-        assert!(!Defender.detect(&json!({"id": "x", "alertCreationTime": "t"})));
+        assert!(Defender.detect_value(&mde()));
+        assert!(!Defender.detect_value(&json!({"AlertId": "x", "Timestamp": "t"})));
+        assert!(!Defender.detect_value(
+            &json!({"Type": "SecurityAlert", "SystemAlertId": "x", "AlertName": "y"})
+        ));
+        assert!(!Defender.detect_value(&json!({"id": "x", "alertCreationTime": "t"})));
     }
 }

@@ -5,10 +5,10 @@
 //! Security "Alert schema" (kibana.alert.uuid, rule.name, rule.rule_id, rule.threat, severity,
 //! risk_score, reason, original_time) and the ECS field reference.
 
+use crate::json::Json;
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::Value;
 
 use super::fields::{
     add_domain, add_email, add_file, add_url, add_user_in, attack_tactic, hex_hash, port_at,
@@ -38,11 +38,11 @@ impl SourceAdapter for ElasticAlert {
         SourceFormat::ElasticAlert
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         prefix(&Doc(doc)).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let d = Doc(doc);
         let p = prefix(&d).ok_or(AdapterError::Missing("kibana.alert.rule.name"))?;
         let at = |s: &str| format!("{p}.{s}");
@@ -112,7 +112,7 @@ impl SourceAdapter for ElasticAlert {
 
 /// One `rule.threat` entry: `{framework, tactic: {id, name}, technique: [{id, name, subtechnique:
 /// [{id, name}]}]}`. Each (sub-)technique is paired with the entry's tactic.
-fn rule_threat(t: &Value, attack: &mut Vec<AttackRef>) {
+fn rule_threat(t: &Json, attack: &mut Vec<AttackRef>) {
     let d = Doc(t);
     if d.str("framework")
         .is_some_and(|f| !f.to_ascii_uppercase().contains("ATT&CK"))
@@ -297,6 +297,8 @@ fn image_file(d: &Doc<'_>, e: &mut Entities, base: &str, path_field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn nested() -> Value {
@@ -321,7 +323,7 @@ mod tests {
 
     #[test]
     fn maps_nested_alert() {
-        let n = ElasticAlert.normalize(&nested()).unwrap();
+        let n = ElasticAlert.normalize_value(&nested()).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("u-1"));
         assert_eq!(n.severity, Severity::Critical);
         assert_eq!(n.rule.id.as_deref(), Some("r-1"));
@@ -365,13 +367,13 @@ mod tests {
         let doc = json!({"@timestamp": 1714557600000_i64, "kibana.alert.rule.name": "R",
             "kibana.alert.severity": "low", "file": {"name": "a.exe", "hash": {"md5": "fake file md5"}},
             "threat": {"technique": {"id": ["T1566"]}, "tactic": {"name": ["Initial Access"], "id": ["TA0001"]}}});
-        let n = ElasticAlert.normalize(&doc).unwrap();
+        let n = ElasticAlert.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::Low);
         assert_eq!(n.entities.files[0].md5, None);
         assert_eq!(n.attack[0].tactic.as_deref(), Some("TA0001"));
         let sig = json!({"@timestamp": "2021-01-01T00:00:00Z", "signal": {"rule": {"id": "x", "name": "Old", "severity": "high"}}});
-        assert!(ElasticAlert.detect(&sig));
-        let n = ElasticAlert.normalize(&sig).unwrap();
+        assert!(ElasticAlert.detect_value(&sig));
+        let n = ElasticAlert.normalize_value(&sig).unwrap();
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.rule.id.as_deref(), Some("x"));
     }
@@ -382,7 +384,7 @@ mod tests {
         doc["@timestamp"] = json!("not a time");
         assert!(
             ElasticAlert
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`@timestamp`")
@@ -391,7 +393,7 @@ mod tests {
         doc["kibana"]["alert"]["severity"] = json!("extreme");
         assert!(
             ElasticAlert
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("kibana.alert.severity")
@@ -399,7 +401,7 @@ mod tests {
         let doc = json!({"kibana.alert.rule.name": "R"});
         assert!(
             ElasticAlert
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("@timestamp")
@@ -408,8 +410,10 @@ mod tests {
 
     #[test]
     fn detect_is_specific() {
-        assert!(ElasticAlert.detect(&nested()));
-        assert!(!ElasticAlert.detect(&json!({"@timestamp": "x", "event": {"kind": "signal"}})));
-        assert!(!ElasticAlert.detect(&json!({"rule": {"name": "x", "level": 3}})));
+        assert!(ElasticAlert.detect_value(&nested()));
+        assert!(
+            !ElasticAlert.detect_value(&json!({"@timestamp": "x", "event": {"kind": "signal"}}))
+        );
+        assert!(!ElasticAlert.detect_value(&json!({"rule": {"name": "x", "level": 3}})));
     }
 }

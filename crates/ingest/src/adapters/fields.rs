@@ -1,21 +1,21 @@
 //! Small readers over a JSON document that adapters share: path lookup (dotted paths that also match
 //! flattened keys such as `"kibana.alert.rule.name"`), strings from strings or numbers, arrays.
 
+use crate::json::Json;
 use jiff::Timestamp;
 use picket_core::{AttackRef, Entities, FileEntity};
-use serde_json::Value;
 
 use crate::error::AdapterError;
 
 /// A borrowed view over a vendor document.
 #[derive(Debug, Clone, Copy)]
-pub struct Doc<'a>(pub &'a Value);
+pub struct Doc<'a>(pub &'a Json<'a>);
 
 impl<'a> Doc<'a> {
     /// Looks up a dotted path. At each level the longest flattened key that matches wins, so
     /// `kibana.alert.rule.name` finds `{"kibana.alert.rule.name": ..}`, `{"kibana": {"alert": ..}}`
     /// and mixtures of both.
-    pub fn get(&self, path: &str) -> Option<&'a Value> {
+    pub fn get(&self, path: &str) -> Option<&'a Json<'a>> {
         lookup(self.0, path)
     }
 
@@ -31,20 +31,20 @@ impl<'a> Doc<'a> {
 
     pub fn u64(&self, path: &str) -> Option<u64> {
         match self.get(path)? {
-            Value::Number(n) => n.as_u64().or_else(|| {
+            Json::Number(n) => n.as_u64().or_else(|| {
                 n.as_f64()
                     .filter(|f| *f >= 0.0 && f.fract() == 0.0)
                     .map(|f| f as u64)
             }),
-            Value::String(s) => s.trim().parse().ok(),
+            Json::String(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
 
     pub fn f64(&self, path: &str) -> Option<f64> {
         match self.get(path)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
+            Json::Number(n) => n.as_f64(),
+            Json::String(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
@@ -52,16 +52,16 @@ impl<'a> Doc<'a> {
     /// Strings at `path`: an array's text items, or a single value as a one-item list.
     pub fn strs(&self, path: &str) -> Vec<String> {
         match self.get(path) {
-            Some(Value::Array(items)) => items.iter().filter_map(as_text).collect(),
+            Some(Json::Array(items)) => items.iter().filter_map(as_text).collect(),
             Some(v) => as_text(v).into_iter().collect(),
             None => Vec::new(),
         }
     }
 
     /// The array at `path`, or empty.
-    pub fn array(&self, path: &str) -> &'a [Value] {
+    pub fn array(&self, path: &str) -> &'a [Json<'a>] {
         match self.get(path) {
-            Some(Value::Array(a)) => a,
+            Some(Json::Array(a)) => a,
             _ => &[],
         }
     }
@@ -74,12 +74,14 @@ impl<'a> Doc<'a> {
                 if v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()) {
                     continue;
                 }
-                return picket_core::time::parse_value(v)
-                    .map(Some)
-                    .map_err(|source| AdapterError::Time {
-                        field: (*p).to_owned(),
-                        source,
-                    });
+                let parsed = match v {
+                    Json::String(s) => picket_core::time::parse_str(s),
+                    other => picket_core::time::parse_value(&other.to_value()),
+                };
+                return parsed.map(Some).map_err(|source| AdapterError::Time {
+                    field: (*p).to_owned(),
+                    source,
+                });
             }
         }
         Ok(None)
@@ -91,19 +93,19 @@ impl<'a> Doc<'a> {
 }
 
 /// Text of a scalar: trimmed non-empty strings, numbers and booleans as written.
-pub fn as_text(v: &Value) -> Option<String> {
+pub fn as_text(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => {
+        Json::String(s) => {
             let t = s.trim();
             (!t.is_empty()).then(|| t.to_owned())
         }
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
-fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+fn lookup<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a Json<'a>> {
     if path.is_empty() {
         return Some(v);
     }
@@ -346,6 +348,7 @@ mod tests {
     #[test]
     fn finds_nested_flattened_and_mixed_paths() {
         let v = json!({"kibana.alert.rule.name": "a", "host": {"name": "h"}, "kibana.alert": {"severity": "high"}, "n": 5});
+        let v = Json::from(v);
         let d = Doc(&v);
         assert_eq!(d.str("kibana.alert.rule.name").as_deref(), Some("a"));
         assert_eq!(d.str("host.name").as_deref(), Some("h"));
@@ -356,7 +359,7 @@ mod tests {
 
     #[test]
     fn time_errors_name_the_field() {
-        let v = json!({"ts": "not a time", "empty": ""});
+        let v = Json::from(json!({"ts": "not a time", "empty": ""}));
         let d = Doc(&v);
         assert!(d.time(&["empty"]).unwrap().is_none());
         let e = d.time(&["ts"]).unwrap_err();
@@ -525,14 +528,12 @@ pub(crate) fn add_user_in(e: &mut Entities, domain: Option<&str>, name: Option<&
 
 /// A JSON value that some vendors ship as a string holding JSON (Log Analytics `dynamic`
 /// columns, Defender's `AttackTechniques`): parsed when it is such a string, else borrowed.
-pub(crate) fn json_in_string(v: &Value) -> std::borrow::Cow<'_, Value> {
+pub(crate) fn json_in_string<'b>(v: &'b Json<'_>) -> std::borrow::Cow<'b, Json<'b>> {
     match v {
-        Value::String(s) if s.trim_start().starts_with(['[', '{']) => {
-            match serde_json::from_str::<Value>(s) {
-                Ok(parsed) => std::borrow::Cow::Owned(parsed),
-                Err(_) => std::borrow::Cow::Borrowed(v),
-            }
-        }
+        Json::String(s) if s.trim_start().starts_with(['[', '{']) => match Json::parse(s) {
+            Ok(parsed) => std::borrow::Cow::Owned(parsed),
+            Err(_) => std::borrow::Cow::Borrowed(v),
+        },
         _ => std::borrow::Cow::Borrowed(v),
     }
 }
@@ -584,7 +585,7 @@ mod vendor_helper_tests {
             ["T1078", "T1078.004"]
         );
         assert!(technique_ids_in("T12 Tactic ÄT1").is_empty());
-        let v = json!("[\"a\"]");
-        assert_eq!(*json_in_string(&v), json!(["a"]));
+        let v = Json::from(json!("[\"a\"]"));
+        assert_eq!(*json_in_string(&v), Json::from(json!(["a"])));
     }
 }

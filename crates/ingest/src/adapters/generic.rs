@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::json::Json;
 use picket_core::{AttackRef, EndpointRole, Entities, Product, Rule, Severity, SourceFormat};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{Doc, Normalized, SourceAdapter};
 use crate::error::AdapterError;
@@ -126,11 +126,11 @@ impl SourceAdapter for Generic {
         SourceFormat::Generic
     }
 
-    fn detect(&self, _doc: &Value) -> bool {
+    fn detect(&self, _doc: &Json) -> bool {
         false
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let m = &self.mapping;
         let d = Doc(doc);
         let time = d.time(&[m.time.as_str()])?.ok_or(AdapterError::invalid(
@@ -217,6 +217,7 @@ impl SourceAdapter for Generic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
     use serde_json::json;
 
     fn ait() -> GenericMapping {
@@ -247,7 +248,7 @@ mod tests {
     fn maps_an_ait_ads_row() {
         let g = Generic { mapping: ait() };
         let row = json!({"time": "1642723347", "name": "Wazuh: ClamAV database update", "ip": "172.19.130.4", "host": "mail", "short": "W-Sys-Cav", "time_label": "false_positive", "event_label": "-"});
-        let n = g.normalize(&row).unwrap();
+        let n = g.normalize_value(&row).unwrap();
         assert_eq!(n.time.unwrap().to_string(), "2022-01-21T00:02:27Z");
         assert_eq!(n.rule.name, "Wazuh: ClamAV database update");
         assert_eq!(n.rule.id.as_deref(), Some("W-Sys-Cav"));
@@ -259,7 +260,7 @@ mod tests {
     #[test]
     fn missing_time_is_a_located_error() {
         let g = Generic { mapping: ait() };
-        let e = g.normalize(&json!({"name": "x"})).unwrap_err();
+        let e = g.normalize_value(&json!({"name": "x"})).unwrap_err();
         assert!(e.to_string().contains("`time`"), "{e}");
     }
 

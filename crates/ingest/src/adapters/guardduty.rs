@@ -4,8 +4,8 @@
 //! Reference: GuardDuty API Reference, `Finding`, `Resource`, `Service`, `Action`, `Sequence`;
 //! GuardDuty user guide, "Severity levels of GuardDuty findings".
 
+use crate::json::Json;
 use picket_core::{AttackRef, EndpointRole, Entities, Product, Rule, Severity, SourceFormat};
-use serde_json::Value;
 
 use super::fields::{self, add_domain, add_file, file_with_hash, port_at, push_attack};
 use super::{Doc, Normalized, SourceAdapter};
@@ -14,7 +14,7 @@ use crate::error::AdapterError;
 pub struct GuardDuty;
 
 /// The finding: `detail` of an EventBridge event, or the document itself.
-fn finding(doc: &Value) -> Option<&Value> {
+fn finding<'a>(doc: &'a Json<'a>) -> Option<&'a Json<'a>> {
     let d = Doc(doc);
     let envelope = d.str("detail-type").as_deref() == Some("GuardDuty Finding")
         || d.str("source").as_deref() == Some("aws.guardduty");
@@ -24,13 +24,13 @@ fn finding(doc: &Value) -> Option<&Value> {
     is_finding(doc).then_some(doc)
 }
 
-fn is_finding(v: &Value) -> bool {
+fn is_finding(v: &Json) -> bool {
     let d = Doc(v);
     let service = d.str("service.serviceName").as_deref() == Some("guardduty");
     let arn = d.str("arn").is_some_and(|a| {
         a.starts_with("arn:aws") && a.contains(":guardduty:") && a.contains("/finding/")
     });
-    (service || arn) && d.get("type").is_some_and(Value::is_string) && d.has("severity")
+    (service || arn) && d.get("type").is_some_and(Json::is_string) && d.has("severity")
 }
 
 impl SourceAdapter for GuardDuty {
@@ -38,11 +38,11 @@ impl SourceAdapter for GuardDuty {
         SourceFormat::Guardduty
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         finding(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let f = finding(doc).ok_or(AdapterError::Missing("detail"))?;
         let prefix = if std::ptr::eq(f, doc) { "" } else { "detail." };
         let d = Doc(f);
@@ -61,12 +61,12 @@ impl SourceAdapter for GuardDuty {
         };
 
         let (severity, vendor_severity) = match d.get("severity") {
-            None | Some(Value::Null) => (Severity::Unknown, None),
+            None | Some(Json::Null) => (Severity::Unknown, None),
             Some(v) => {
                 let text = super::as_text(v);
                 let score = match v {
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    Json::Number(n) => n.as_f64(),
+                    Json::String(s) => s.trim().parse::<f64>().ok(),
                     _ => None,
                 };
                 let sev = match (score, text.as_deref()) {
@@ -358,6 +358,8 @@ fn runtime_entities(d: &Doc<'_>, e: &mut Entities) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn finding() -> Value {
@@ -376,7 +378,7 @@ mod tests {
 
     #[test]
     fn maps_raw_finding() {
-        let n = GuardDuty.normalize(&finding()).unwrap();
+        let n = GuardDuty.normalize_value(&finding()).unwrap();
         assert_eq!(n.severity, Severity::Medium);
         assert_eq!(n.vendor_severity.as_deref(), Some("5.5"));
         assert_eq!(n.source_event_id.as_deref(), Some("abc123"));
@@ -396,16 +398,16 @@ mod tests {
     fn reads_the_eventbridge_envelope() {
         let doc = json!({"version": "0", "id": "evt", "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
             "time": "2024-05-01T11:00:05Z", "detail": finding()});
-        assert!(GuardDuty.detect(&doc));
-        let n = GuardDuty.normalize(&doc).unwrap();
+        assert!(GuardDuty.detect_value(&doc));
+        let n = GuardDuty.normalize_value(&doc).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("abc123"));
         let mut bad = doc.clone();
         bad["detail"]["createdAt"] = json!("soon");
-        let e = GuardDuty.normalize(&bad).unwrap_err();
+        let e = GuardDuty.normalize_value(&bad).unwrap_err();
         assert!(e.to_string().contains("detail.createdAt"), "{e}");
         let mut bad = doc;
         bad["detail"]["severity"] = json!({"x": 1});
-        let e = GuardDuty.normalize(&bad).unwrap_err();
+        let e = GuardDuty.normalize_value(&bad).unwrap_err();
         assert!(e.to_string().contains("detail.severity"), "{e}");
     }
 
@@ -423,10 +425,12 @@ mod tests {
 
     #[test]
     fn does_not_claim_asff_or_other_shapes() {
-        assert!(!GuardDuty.detect(&json!({"ProductArn": "arn:aws:securityhub:us-east-2::product/aws/guardduty", "Id": "x", "Types": []})));
-        assert!(!GuardDuty.detect(&json!({"detail-type": "GuardDuty Finding", "detail": "x"})));
-        assert!(!GuardDuty.detect(&json!({"type": "x", "severity": 1})));
-        assert!(!GuardDuty.detect(&json!(null)));
+        assert!(!GuardDuty.detect_value(&json!({"ProductArn": "arn:aws:securityhub:us-east-2::product/aws/guardduty", "Id": "x", "Types": []})));
+        assert!(
+            !GuardDuty.detect_value(&json!({"detail-type": "GuardDuty Finding", "detail": "x"}))
+        );
+        assert!(!GuardDuty.detect_value(&json!({"type": "x", "severity": 1})));
+        assert!(!GuardDuty.detect_value(&json!(null)));
     }
 
     #[test]
@@ -441,7 +445,7 @@ mod tests {
             {"key": "MALICIOUS_DOMAIN", "values": ["Bad.Example.org"]}]}});
         doc["service"]["runtimeDetails"] = json!({"process": {"name": "xmrig", "executablePath": "/tmp/xmrig", "pid": 42,
             "executableSha256": "BB".repeat(32)}});
-        let n = GuardDuty.normalize(&doc).unwrap();
+        let n = GuardDuty.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::Critical);
         assert!(
             n.attack
@@ -467,7 +471,7 @@ mod tests {
         for k in ["createdAt", "updatedAt"] {
             doc.as_object_mut().unwrap().remove(k);
         }
-        let e = GuardDuty.normalize(&doc).unwrap_err();
+        let e = GuardDuty.normalize_value(&doc).unwrap_err();
         assert!(e.to_string().contains("createdAt"), "{e}");
     }
 }

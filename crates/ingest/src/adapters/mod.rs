@@ -20,9 +20,9 @@ pub mod wazuh;
 
 pub use fields::{Doc, as_text};
 
+use crate::json::Json;
 use jiff::Timestamp;
 use picket_core::{AttackRef, Entities, Product, Rule, Severity, SourceFormat};
-use serde_json::Value;
 
 use crate::error::AdapterError;
 
@@ -47,11 +47,11 @@ pub trait SourceAdapter: Send + Sync {
     fn format(&self) -> SourceFormat;
 
     /// Whether `doc` has this vendor's shape. Cheap: looks at a few distinctive keys only.
-    fn detect(&self, doc: &Value) -> bool;
+    fn detect(&self, doc: &Json) -> bool;
 
     /// Maps the document. Missing optional fields are fine; a document without what makes it an alert
     /// of this format (e.g. no time at all) is an error naming the field.
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError>;
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError>;
 }
 
 /// The built-in adapters, in detection order (most specific shapes first). The generic adapter is not
@@ -69,4 +69,22 @@ pub fn builtin() -> Vec<Box<dyn SourceAdapter>> {
         Box::new(sentinel::Sentinel),
         Box::new(splunk_notable::SplunkNotable),
     ]
+}
+
+/// Adapters fed a `serde_json::Value`, for tests written with `json!`.
+#[cfg(test)]
+pub(crate) trait TestExt {
+    fn normalize_value(&self, doc: &serde_json::Value) -> Result<Normalized, AdapterError>;
+    fn detect_value(&self, doc: &serde_json::Value) -> bool;
+}
+
+#[cfg(test)]
+impl<T: SourceAdapter + ?Sized> TestExt for T {
+    fn normalize_value(&self, doc: &serde_json::Value) -> Result<Normalized, AdapterError> {
+        self.normalize(&Json::from(doc))
+    }
+
+    fn detect_value(&self, doc: &serde_json::Value) -> bool {
+        self.detect(&Json::from(doc))
+    }
 }

@@ -4,10 +4,10 @@
 //! `detection_finding`, `security_finding`, `compliance_finding`; objects `finding_info`, `attack`,
 //! `evidences`, `device`, `resource_details`, `process`, `file`, `network_endpoint`, `observable`.
 
+use crate::json::Json;
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::Value;
 
 use super::fields::{
     self, add_domain, add_email, add_file, add_url, is_placeholder, port_at, push_attack,
@@ -25,16 +25,16 @@ impl SourceAdapter for Ocsf {
         SourceFormat::Ocsf
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         let d = Doc(doc);
         doc.get("class_uid")
-            .and_then(Value::as_u64)
+            .and_then(Json::as_u64)
             .is_some_and(|c| CLASSES.contains(&c))
-            && doc.get("metadata").is_some_and(Value::is_object)
+            && doc.get("metadata").is_some_and(Json::is_object)
             && (d.has("finding_info") || d.has("finding") || d.has("compliance"))
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let d = Doc(doc);
         // 1.0's Security Finding names the object `finding`; later classes `finding_info`.
         let fi = if d.has("finding_info") {
@@ -366,6 +366,8 @@ fn file(f: &Doc<'_>, e: &mut Entities) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn detection() -> Value {
@@ -387,7 +389,7 @@ mod tests {
 
     #[test]
     fn maps_detection_finding() {
-        let n = Ocsf.normalize(&detection()).unwrap();
+        let n = Ocsf.normalize_value(&detection()).unwrap();
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.vendor_severity.as_deref(), Some("High"));
         assert_eq!(n.source_event_id.as_deref(), Some("f-9"));
@@ -432,8 +434,8 @@ mod tests {
             "metadata": {"version": "1.0.0", "product": {"name": "P"}},
             "finding": {"uid": "<finding_uid>", "title": "T", "types": ["Policy"]},
             "attacks": [{"technique": {"uid": "T1110"}, "tactics": [{"uid": "TA0006"}]}]});
-        assert!(Ocsf.detect(&doc));
-        let n = Ocsf.normalize(&doc).unwrap();
+        assert!(Ocsf.detect_value(&doc));
+        let n = Ocsf.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::Other);
         assert_eq!(n.vendor_severity.as_deref(), Some("Severe-ish"));
         assert_eq!(n.source_event_id, None, "placeholders are not ids");
@@ -443,12 +445,18 @@ mod tests {
 
     #[test]
     fn detect_is_specific() {
-        assert!(Ocsf.detect(&detection()));
-        assert!(!Ocsf.detect(&json!({"class_uid": 3002, "metadata": {}, "finding_info": {}})));
-        assert!(!Ocsf.detect(&json!({"class_uid": "2004", "metadata": {}, "finding_info": {}})));
-        assert!(!Ocsf.detect(&json!({"class_uid": 2004, "finding_info": {}})));
+        assert!(Ocsf.detect_value(&detection()));
         assert!(
-            !Ocsf.detect(&json!({"SchemaVersion": "2018-10-08", "ProductArn": "x", "Id": "y"}))
+            !Ocsf.detect_value(&json!({"class_uid": 3002, "metadata": {}, "finding_info": {}}))
+        );
+        assert!(
+            !Ocsf.detect_value(&json!({"class_uid": "2004", "metadata": {}, "finding_info": {}}))
+        );
+        assert!(!Ocsf.detect_value(&json!({"class_uid": 2004, "finding_info": {}})));
+        assert!(
+            !Ocsf.detect_value(
+                &json!({"SchemaVersion": "2018-10-08", "ProductArn": "x", "Id": "y"})
+            )
         );
     }
 
@@ -457,7 +465,7 @@ mod tests {
         let mut doc = detection();
         doc["severity_id"] = json!(7);
         assert!(
-            Ocsf.normalize(&doc)
+            Ocsf.normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("severity_id")
@@ -465,7 +473,7 @@ mod tests {
         let mut doc = detection();
         doc["time"] = json!("when");
         assert!(
-            Ocsf.normalize(&doc)
+            Ocsf.normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`time`")
@@ -474,7 +482,7 @@ mod tests {
         doc.as_object_mut().unwrap().remove("time");
         doc["finding_info"] = json!({"uid": "x"});
         assert!(
-            Ocsf.normalize(&doc)
+            Ocsf.normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("time")
@@ -486,7 +494,7 @@ mod tests {
         let doc = json!({"class_uid": 2003, "time": 1_700_000_000_000_i64, "metadata": {"product": 5},
             "compliance": {"control": "CIS 1.1"}, "evidences": [1, {"process": "x"}, {"file": {"hashes": [{"algorithm_id": 3, "value": "zz"}]}}],
             "observables": [{"type_id": 2, "value": "nope"}], "finding_info": {"attacks": [{"tactic": {}}]}});
-        let n = Ocsf.normalize(&doc).unwrap();
+        let n = Ocsf.normalize_value(&doc).unwrap();
         assert_eq!(n.rule.id.as_deref(), Some("CIS 1.1"));
         assert!(n.entities.is_empty());
         assert!(n.attack.is_empty());

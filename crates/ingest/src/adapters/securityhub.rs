@@ -6,8 +6,8 @@
 //! top-level attributes, `Resources`, `Action`, `Network`, `Process`, `Malware`,
 //! `ThreatIntelIndicators`, `Threats`, `Severity`; "ASFF types taxonomy".
 
+use crate::json::Json;
 use picket_core::{AttackRef, EndpointRole, Entities, Product, Rule, Severity, SourceFormat};
-use serde_json::Value;
 
 use super::fields::{
     self, add_domain, add_email, add_file, add_url, file_with_hash, port_at, push_attack,
@@ -17,16 +17,16 @@ use crate::error::AdapterError;
 
 pub struct SecurityHub;
 
-fn is_asff(v: &Value) -> bool {
+fn is_asff(v: &Json) -> bool {
     let d = Doc(v);
-    v.get("SchemaVersion").is_some_and(Value::is_string)
+    v.get("SchemaVersion").is_some_and(Json::is_string)
         && d.has("ProductArn")
         && d.has("Id")
         && (d.has("Title") || d.has("Types") || d.has("Severity"))
 }
 
 /// The finding and its path prefix (for error messages).
-fn locate(doc: &Value) -> Result<Option<(&Value, &'static str)>, AdapterError> {
+fn locate<'a>(doc: &'a Json<'a>) -> Result<Option<(&'a Json<'a>, &'static str)>, AdapterError> {
     if is_asff(doc) {
         return Ok(Some((doc, "")));
     }
@@ -39,7 +39,7 @@ fn locate(doc: &Value) -> Result<Option<(&Value, &'static str)>, AdapterError> {
         return Ok(None);
     }
     match d.get("detail.findings") {
-        Some(Value::Array(items)) => match items.as_slice() {
+        Some(Json::Array(items)) => match items.as_slice() {
             [one] if is_asff(one) => Ok(Some((one, "detail.findings[0]."))),
             [_] => Err(AdapterError::invalid(
                 "detail.findings[0]",
@@ -60,7 +60,7 @@ impl SourceAdapter for SecurityHub {
         SourceFormat::Securityhub
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         if is_asff(doc) {
             return true;
         }
@@ -70,10 +70,10 @@ impl SourceAdapter for SecurityHub {
         (d.str("detail-type")
             .is_some_and(|t| t.starts_with("Security Hub Findings"))
             || d.str("source").as_deref() == Some("aws.securityhub"))
-            && d.get("detail.findings").is_some_and(Value::is_array)
+            && d.get("detail.findings").is_some_and(Json::is_array)
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let (f, prefix) = locate(doc)?.ok_or(AdapterError::Missing("ProductArn"))?;
         let d = Doc(f);
         let name = |p: &str| format!("{prefix}{p}");
@@ -345,7 +345,7 @@ fn network_entities(d: &Doc<'_>, e: &mut Entities) {
 
 /// `Process` (name, path, pid) and the files named by `Malware[].Path` and `Threats[].FilePaths[]`.
 fn process_and_file_entities(d: &Doc<'_>, e: &mut Entities) {
-    if d.get("Process").is_some_and(Value::is_object) {
+    if d.get("Process").is_some_and(Json::is_object) {
         let path = d.str("Process.Path");
         let p = picket_core::Process {
             name: d
@@ -406,7 +406,7 @@ fn indicator_entities(d: &Doc<'_>, e: &mut Entities) {
 /// GuardDuty findings in ASFF keep the action details only as flattened `ProductFields`
 /// (`aws/guardduty/service/action/<action>/remoteIpDetails/ipAddressV4`).
 fn product_field_entities(d: &Doc<'_>, e: &mut Entities) {
-    let Some(Value::Object(pf)) = d.get("ProductFields") else {
+    let Some(Json::Object(pf)) = d.get("ProductFields") else {
         return;
     };
     for (k, v) in pf {
@@ -434,6 +434,8 @@ fn product_field_entities(d: &Doc<'_>, e: &mut Entities) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn finding() -> Value {
@@ -451,7 +453,7 @@ mod tests {
 
     #[test]
     fn maps_documented_fields() {
-        let n = SecurityHub.normalize(&finding()).unwrap();
+        let n = SecurityHub.normalize_value(&finding()).unwrap();
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.vendor_severity.as_deref(), Some("HIGH"));
         assert_eq!(
@@ -474,36 +476,36 @@ mod tests {
     fn normalized_severity_when_no_label() {
         let mut f = finding();
         f["Severity"] = json!({"Normalized": 95});
-        let n = SecurityHub.normalize(&f).unwrap();
+        let n = SecurityHub.normalize_value(&f).unwrap();
         assert_eq!(n.severity, Severity::Critical);
         assert_eq!(n.vendor_severity.as_deref(), Some("95"));
         f["Severity"] = json!({"Normalized": "lots"});
-        let e = SecurityHub.normalize(&f).unwrap_err();
+        let e = SecurityHub.normalize_value(&f).unwrap_err();
         assert!(e.to_string().contains("Severity.Normalized"), "{e}");
         f["Severity"] = json!({"Label": "SEVERE"});
-        let e = SecurityHub.normalize(&f).unwrap_err();
+        let e = SecurityHub.normalize_value(&f).unwrap_err();
         assert!(e.to_string().contains("Severity.Label"), "{e}");
     }
 
     #[test]
     fn eventbridge_envelope_with_one_finding() {
         let env = json!({"detail-type": "Security Hub Findings - Imported", "source": "aws.securityhub", "detail": {"findings": [finding()]}});
-        assert!(SecurityHub.detect(&env));
+        assert!(SecurityHub.detect_value(&env));
         assert_eq!(
             SecurityHub
-                .normalize(&env)
+                .normalize_value(&env)
                 .unwrap()
                 .source_event_id
                 .as_deref(),
             Some("f-1")
         );
         let two = json!({"detail-type": "Security Hub Findings - Imported", "detail": {"findings": [finding(), finding()]}});
-        assert!(SecurityHub.detect(&two));
-        let e = SecurityHub.normalize(&two).unwrap_err();
+        assert!(SecurityHub.detect_value(&two));
+        let e = SecurityHub.normalize_value(&two).unwrap_err();
         assert!(e.to_string().contains("detail.findings"), "{e}");
         let mut bad = env;
         bad["detail"]["findings"][0]["CreatedAt"] = json!("later");
-        let e = SecurityHub.normalize(&bad).unwrap_err();
+        let e = SecurityHub.normalize_value(&bad).unwrap_err();
         assert!(
             e.to_string().contains("detail.findings[0].CreatedAt"),
             "{e}"
@@ -512,19 +514,23 @@ mod tests {
 
     #[test]
     fn does_not_claim_other_shapes() {
-        assert!(!SecurityHub.detect(&json!({"class_uid": 2004, "finding_info": {"uid": "x"}})));
-        assert!(!SecurityHub.detect(
+        assert!(
+            !SecurityHub.detect_value(&json!({"class_uid": 2004, "finding_info": {"uid": "x"}}))
+        );
+        assert!(!SecurityHub.detect_value(
             &json!({"schemaVersion": "2.0", "type": "x", "service": {"serviceName": "guardduty"}})
         ));
-        assert!(!SecurityHub.detect(&json!({"detail-type": "GuardDuty Finding", "detail": {}})));
-        assert!(!SecurityHub.detect(&json!("x")));
+        assert!(
+            !SecurityHub.detect_value(&json!({"detail-type": "GuardDuty Finding", "detail": {}}))
+        );
+        assert!(!SecurityHub.detect_value(&json!("x")));
     }
 
     #[test]
     fn guardduty_product_fields_give_the_caller() {
         let mut f = finding();
         f["ProductFields"] = json!({"aws/guardduty/service/action/awsApiCallAction/remoteIpDetails/ipAddressV4": "52.94.133.131", "x": 1});
-        let n = SecurityHub.normalize(&f).unwrap();
+        let n = SecurityHub.normalize_value(&f).unwrap();
         assert!(
             n.entities
                 .endpoints

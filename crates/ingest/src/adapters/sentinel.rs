@@ -13,10 +13,10 @@
 
 use std::collections::HashMap;
 
+use crate::json::{Json, Object};
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::{Map, Value};
 
 use super::fields::{
     add_domain, add_email, add_file, add_url, add_user_in, attack_refs, attack_tactic, hex_hash,
@@ -39,10 +39,10 @@ enum Shape {
     ArmIncident,
 }
 
-fn shape(doc: &Value) -> Option<Shape> {
+fn shape(doc: &Json) -> Option<Shape> {
     let o = doc.as_object()?;
-    let s = |k: &str| o.get(k).and_then(Value::as_str);
-    if let Some(props) = o.get("properties").and_then(Value::as_object) {
+    let s = |k: &str| o.get(k).and_then(Json::as_str);
+    if let Some(props) = o.get("properties").and_then(Json::as_object) {
         let ty = s("type").unwrap_or("").to_ascii_lowercase();
         if ty.starts_with("microsoft.securityinsights/") {
             if ty.ends_with("/incidents") {
@@ -74,11 +74,11 @@ impl SourceAdapter for Sentinel {
         SourceFormat::Sentinel
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         shape(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         match shape(doc).ok_or(AdapterError::Missing("Type"))? {
             Shape::LaAlert => alert(Doc(doc), "", &LA_ALERT),
             Shape::ArmAlert => alert(Doc(doc), "properties.", &ARM_ALERT),
@@ -298,8 +298,8 @@ fn list(d: &Doc<'_>, field: &str) -> Vec<String> {
         return Vec::new();
     };
     match &*json_in_string(v) {
-        Value::Array(items) => items.iter().filter_map(as_text).collect(),
-        Value::String(s) => s
+        Json::Array(items) => items.iter().filter_map(as_text).collect(),
+        Json::String(s) => s
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -318,7 +318,7 @@ fn attack_from(techniques: &[String], tactics: &[String]) -> Vec<AttackRef> {
 }
 
 /// Case-insensitive field of an entity object.
-fn eget<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+fn eget<'b, 'a>(o: &'b Object<'a>, key: &str) -> Option<&'b Json<'a>> {
     o.get(key).or_else(|| {
         o.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -326,26 +326,24 @@ fn eget<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     })
 }
 
-fn estr(o: &Map<String, Value>, key: &str) -> Option<String> {
+fn estr(o: &Object, key: &str) -> Option<String> {
     eget(o, key).and_then(as_text)
 }
 
 /// The entity list of an alert: `[{"$id": "2", "Type": "host", "HostName": ..}, ..]` (Log
 /// Analytics) or `[{"kind": "Host", "properties": {"hostName": ..}}]` (ARM). Links (`{"$ref": "3"}`)
 /// are followed for file hashes, process images, and network connection addresses.
-fn sentinel_entities(v: &Value, e: &mut Entities) {
-    let Value::Array(items) = v else {
+fn sentinel_entities<'a>(v: &'a Json<'a>, e: &mut Entities) {
+    let Json::Array(items) = v else {
         return;
     };
     // Flatten ARM entities (kind + properties) to one map each; index `$id`s.
-    let flat: Vec<(String, Map<String, Value>)> = items
+    let flat: Vec<(String, Object<'a>)> = items
         .iter()
         .filter_map(|it| {
             let o = it.as_object()?;
-            match (o.get("kind").and_then(Value::as_str), o.get("properties")) {
-                (Some(kind), Some(Value::Object(p))) => {
-                    Some((kind.to_ascii_lowercase(), p.clone()))
-                }
+            match (o.get("kind").and_then(Json::as_str), o.get("properties")) {
+                (Some(kind), Some(Json::Object(p))) => Some((kind.to_ascii_lowercase(), p.clone())),
                 _ => Some((
                     estr(o, "Type").unwrap_or_default().to_ascii_lowercase(),
                     o.clone(),
@@ -353,11 +351,11 @@ fn sentinel_entities(v: &Value, e: &mut Entities) {
             }
         })
         .collect();
-    let by_id: HashMap<String, &Map<String, Value>> = flat
+    let by_id: HashMap<String, &Object<'a>> = flat
         .iter()
         .filter_map(|(_, o)| Some((estr(o, "$id")?, o)))
         .collect();
-    let resolve = |v: &Value| -> Option<Map<String, Value>> {
+    let resolve = |v: &Json<'a>| -> Option<Object<'a>> {
         let o = v.as_object()?;
         match estr(o, "$ref") {
             Some(r) => by_id.get(&r).map(|m| (*m).clone()),
@@ -367,7 +365,7 @@ fn sentinel_entities(v: &Value, e: &mut Entities) {
     let linked_hashes: Vec<String> = flat
         .iter()
         .filter_map(|(_, o)| match eget(o, "FileHashes") {
-            Some(Value::Array(hs)) => Some(hs),
+            Some(Json::Array(hs)) => Some(hs),
             _ => None,
         })
         .flatten()
@@ -426,7 +424,7 @@ fn sentinel_entities(v: &Value, e: &mut Entities) {
                     path,
                     ..FileEntity::default()
                 };
-                if let Some(Value::Array(hs)) = eget(o, "FileHashes") {
+                if let Some(Json::Array(hs)) = eget(o, "FileHashes") {
                     for h in hs.iter().filter_map(&resolve) {
                         set_hash(&mut f, estr(&h, "Algorithm"), estr(&h, "Value"));
                     }
@@ -505,6 +503,8 @@ fn set_hash(f: &mut FileEntity, algorithm: Option<String>, value: Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn la_alert() -> Value {
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn maps_log_analytics_alert_with_entities() {
-        let n = Sentinel.normalize(&la_alert()).unwrap();
+        let n = Sentinel.normalize_value(&la_alert()).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("a-1"));
         assert_eq!(n.severity, Severity::Medium);
         assert_eq!(n.rule.id.as_deref(), Some("ws_rule-guid"));
@@ -556,8 +556,8 @@ mod tests {
         let doc = json!({"IncidentName": "g-1", "IncidentNumber": 7, "CreatedTime": "2024-05-01T10:00:00Z",
             "Severity": "Informational", "AdditionalData": "{\"tactics\":[\"Persistence\"],\"techniques\":[\"T1053\"]}",
             "RelatedAnalyticRuleIds": "[\"/subscriptions/s/alertRules/r-9\"]"});
-        assert!(Sentinel.detect(&doc));
-        let n = Sentinel.normalize(&doc).unwrap();
+        assert!(Sentinel.detect_value(&doc));
+        let n = Sentinel.normalize_value(&doc).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("g-1"));
         assert_eq!(n.message, "Incident 7");
         assert_eq!(n.rule.id.as_deref(), Some("r-9"));
@@ -572,7 +572,7 @@ mod tests {
         );
         let arm = json!({"type": "Microsoft.SecurityInsights/Entities", "kind": "SecurityAlert",
             "properties": {"systemAlertId": "s-1", "timeGenerated": "2024-05-01T10:00:00Z", "tactics": ["abc"]}});
-        let n = Sentinel.normalize(&arm).unwrap();
+        let n = Sentinel.normalize_value(&arm).unwrap();
         assert!(n.attack.is_empty());
         assert_eq!(n.severity, Severity::Unknown);
         assert_eq!(n.message, "Microsoft Sentinel alert");
@@ -584,7 +584,7 @@ mod tests {
         doc["TimeGenerated"] = json!("soon");
         assert!(
             Sentinel
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("`TimeGenerated`")
@@ -593,7 +593,7 @@ mod tests {
         doc["AlertSeverity"] = json!("Severe");
         assert!(
             Sentinel
-                .normalize(&doc)
+                .normalize_value(&doc)
                 .unwrap_err()
                 .to_string()
                 .contains("AlertSeverity")
@@ -602,7 +602,7 @@ mod tests {
             json!({"type": "Microsoft.SecurityInsights/incidents", "properties": {"title": "t"}});
         assert!(
             Sentinel
-                .normalize(&arm)
+                .normalize_value(&arm)
                 .unwrap_err()
                 .to_string()
                 .contains("createdTimeUtc")
@@ -610,18 +610,21 @@ mod tests {
         // Entities that are not JSON are ignored, not fatal.
         let mut doc = la_alert();
         doc["Entities"] = json!("[not json");
-        assert!(Sentinel.normalize(&doc).unwrap().entities.is_empty());
+        assert!(Sentinel.normalize_value(&doc).unwrap().entities.is_empty());
     }
 
     #[test]
     fn detect_is_specific() {
-        assert!(Sentinel.detect(&la_alert()));
+        assert!(Sentinel.detect_value(&la_alert()));
         assert!(
-            !Sentinel
-                .detect(&json!({"Type": "SigninLogs", "SystemAlertId": "x", "AlertName": "y"}))
+            !Sentinel.detect_value(
+                &json!({"Type": "SigninLogs", "SystemAlertId": "x", "AlertName": "y"})
+            )
         );
-        assert!(!Sentinel.detect(&json!({"type": "Microsoft.Security/alerts", "properties": {}})));
-        assert!(!Sentinel.detect(
+        assert!(
+            !Sentinel.detect_value(&json!({"type": "Microsoft.Security/alerts", "properties": {}}))
+        );
+        assert!(!Sentinel.detect_value(
             &json!({"properties": {"AlertId": "x"}, "category": "AdvancedHunting-AlertInfo"})
         ));
     }

@@ -6,10 +6,10 @@
 //! assigned to notable events", "Notable event fields" (`event_id`, `rule_name`, `rule_title`,
 //! `security_domain`, `severity`, `urgency`, `annotations.mitre_attack.*`) and the CIM field names.
 
+use crate::json::{Json, Object};
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Process, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::{Map, Value};
 
 use super::fields::{
     add_domain, add_email, add_file, add_url, attack_refs, attack_tactic, basename, hash_kind,
@@ -21,18 +21,18 @@ use crate::error::AdapterError;
 pub struct SplunkNotable;
 
 /// The notable itself: the document, or the `result` of a REST export line.
-fn root(doc: &Value) -> Option<&Value> {
-    let is_notable = |v: &Value| {
+fn root<'a>(doc: &'a Json<'a>) -> Option<&'a Json<'a>> {
+    let is_notable = |v: &Json| {
         let Some(o) = v.as_object() else {
             return false;
         };
         o.contains_key("_time")
-            && (o.get("index").and_then(Value::as_str) == Some("notable")
+            && (o.get("index").and_then(Json::as_str) == Some("notable")
                 || o.get("_bkt")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .is_some_and(|b| b.starts_with("notable~"))
                 || o.get("event_id")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .is_some_and(|e| e.contains("@@notable@@")))
     };
     if is_notable(doc) {
@@ -46,11 +46,11 @@ impl SourceAdapter for SplunkNotable {
         SourceFormat::SplunkNotable
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         root(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let doc = root(doc).unwrap_or(doc);
         let Some(obj) = doc.as_object() else {
             return Err(AdapterError::invalid("_time", "expected a JSON object"));
@@ -58,13 +58,13 @@ impl SourceAdapter for SplunkNotable {
         // Fields only present in `_raw` fill in what the search did not extract.
         let mut merged = obj
             .get("_raw")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(raw_fields)
             .unwrap_or_default();
         for (k, v) in obj {
-            merged.insert(k.clone(), v.clone());
+            merged.insert(k.into(), v.clone());
         }
-        let merged = Value::Object(merged);
+        let merged = Json::Object(merged);
         let d = Doc(&merged);
 
         let time = d
@@ -220,8 +220,8 @@ fn cim_entities(d: &Doc<'_>, e: &mut Entities) {
 
 /// The `key="value"` / `key='value'` / `key=value` pairs of a stash event's `_raw`, after its leading
 /// epoch. A key written more than once becomes a list. Malformed text ends the scan quietly.
-fn raw_fields(raw: &str) -> Map<String, Value> {
-    let mut out = Map::new();
+fn raw_fields(raw: &str) -> Object<'_> {
+    let mut out = Object::new();
     let b = raw.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -261,15 +261,15 @@ fn raw_fields(raw: &str) -> Map<String, Value> {
                 raw[v0..i].trim()
             }
         };
-        let v = Value::String(value.to_owned());
+        let v = Json::String(value.into());
         match out.get_mut(key) {
-            Some(Value::Array(list)) => list.push(v),
+            Some(Json::Array(list)) => list.push(v),
             Some(prev) => {
                 let first = prev.take();
-                *prev = Value::Array(vec![first, v]);
+                *prev = Json::Array(vec![first, v]);
             }
             None => {
-                out.insert(key.to_owned(), v);
+                out.insert(key.into(), v);
             }
         }
     }
@@ -279,6 +279,8 @@ fn raw_fields(raw: &str) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn notable() -> Value {
@@ -295,7 +297,7 @@ mod tests {
 
     #[test]
     fn maps_extracted_and_raw_fields() {
-        let n = SplunkNotable.normalize(&notable()).unwrap();
+        let n = SplunkNotable.normalize_value(&notable()).unwrap();
         assert_eq!(n.source_event_id.as_deref(), Some("ABC@@notable@@0123"));
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.vendor_severity.as_deref(), Some("high"));
@@ -328,12 +330,15 @@ mod tests {
 
     #[test]
     fn raw_pairs_quotes_and_repeats() {
-        let m = raw_fields("17, a=\"x, y\", b='z', c=plain, t=\"1\", t=\"2\", broken='open");
+        let m = Json::Object(raw_fields(
+            "17, a=\"x, y\", b='z', c=plain, t=\"1\", t=\"2\", broken='open",
+        ))
+        .to_value();
         assert_eq!(m["a"], "x, y");
         assert_eq!(m["b"], "z");
         assert_eq!(m["c"], "plain");
         assert_eq!(m["t"], json!(["1", "2"]));
-        assert!(!m.contains_key("broken"));
+        assert!(m.get("broken").is_none());
         assert!(raw_fields("").is_empty());
         assert!(raw_fields("=,=\"").is_empty());
     }
@@ -342,8 +347,8 @@ mod tests {
     fn rest_export_envelope_and_bogus_attack_values() {
         let doc = json!({"preview": false, "result": {"_time": "1714557600", "_bkt": "notable~1~X",
             "_raw": "1, annotations.mitre_attack.mitre_tactic=\"mite\", annotations.mitre_attack.mitre_technique_id=\"mite\""}});
-        assert!(SplunkNotable.detect(&doc));
-        let n = SplunkNotable.normalize(&doc).unwrap();
+        assert!(SplunkNotable.detect_value(&doc));
+        let n = SplunkNotable.normalize_value(&doc).unwrap();
         assert!(n.attack.is_empty());
         assert_eq!(n.severity, Severity::Unknown);
         assert_eq!(n.vendor_severity, None);
@@ -353,16 +358,16 @@ mod tests {
 
     #[test]
     fn detect_is_specific() {
-        assert!(SplunkNotable.detect(&notable()));
-        assert!(!SplunkNotable.detect(&json!({"_time": "x", "index": "main"})));
-        assert!(!SplunkNotable.detect(&json!({"index": "notable"})));
+        assert!(SplunkNotable.detect_value(&notable()));
+        assert!(!SplunkNotable.detect_value(&json!({"_time": "x", "index": "main"})));
+        assert!(!SplunkNotable.detect_value(&json!({"index": "notable"})));
     }
 
     #[test]
     fn bad_time_names_the_field() {
         let mut doc = notable();
         doc["_time"] = json!("yesterday");
-        let e = SplunkNotable.normalize(&doc).unwrap_err();
+        let e = SplunkNotable.normalize_value(&doc).unwrap_err();
         assert!(e.to_string().contains("`_time`"), "{e}");
     }
 }

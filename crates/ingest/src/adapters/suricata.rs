@@ -4,8 +4,8 @@
 //! `destination`). Reference: Suricata user guide, "Eve JSON Format" (alert, http, dns, tls,
 //! fileinfo, smtp/email sections) and Elastic's exported Suricata fields.
 
+use crate::json::Json;
 use picket_core::{EndpointRole, Entities, Product, Rule, Severity, SourceFormat};
-use serde_json::Value;
 
 use super::fields::{self, add_domain, add_email, add_file, add_url, file_with_hash, port_at};
 use super::{Doc, Normalized, SourceAdapter};
@@ -15,8 +15,8 @@ pub struct Suricata;
 
 /// Where the EVE fields sit: the document itself (`event_type: "alert"`), or `suricata.eve`
 /// (Filebeat / Elastic module, which may drop `event_type` there after copying it to ECS).
-fn eve_root(doc: &Value) -> Option<(&Value, &'static str)> {
-    if doc.get("event_type").and_then(Value::as_str) == Some("alert") && has_alert(doc) {
+fn eve_root<'a>(doc: &'a Json<'a>) -> Option<(&'a Json<'a>, &'static str)> {
+    if doc.get("event_type").and_then(Json::as_str) == Some("alert") && has_alert(doc) {
         return Some((doc, ""));
     }
     Doc(doc)
@@ -31,9 +31,9 @@ fn eve_root(doc: &Value) -> Option<(&Value, &'static str)> {
 }
 
 /// An `alert` object carrying a `signature_id`.
-fn has_alert(v: &Value) -> bool {
+fn has_alert(v: &Json) -> bool {
     v.get("alert")
-        .and_then(Value::as_object)
+        .and_then(Json::as_object)
         .is_some_and(|a| a.contains_key("signature_id"))
 }
 
@@ -42,11 +42,11 @@ impl SourceAdapter for Suricata {
         SourceFormat::Suricata
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         eve_root(doc).is_some()
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let (eve, prefix) = eve_root(doc).ok_or(AdapterError::Missing("alert.signature_id"))?;
         let outer = Doc(doc);
         let d = Doc(eve);
@@ -237,6 +237,8 @@ fn priority_to_severity(p: u64) -> Severity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::TestExt;
+    use serde_json::Value;
     use serde_json::json;
 
     fn alert() -> Value {
@@ -254,7 +256,7 @@ mod tests {
 
     #[test]
     fn maps_core_fields() {
-        let n = Suricata.normalize(&alert()).unwrap();
+        let n = Suricata.normalize_value(&alert()).unwrap();
         assert_eq!(n.severity, Severity::High);
         assert_eq!(n.vendor_severity.as_deref(), Some("1"));
         assert_eq!(n.rule.id.as_deref(), Some("2030000"));
@@ -268,13 +270,13 @@ mod tests {
 
     #[test]
     fn detects_only_alerts() {
-        assert!(Suricata.detect(&alert()));
+        assert!(Suricata.detect_value(&alert()));
         let mut flow = alert();
         flow["event_type"] = json!("flow");
-        assert!(!Suricata.detect(&flow));
-        assert!(!Suricata.detect(&json!({"event_type": "alert"})));
-        assert!(!Suricata.detect(&json!({"event_type": "alert", "alert": "x"})));
-        assert!(!Suricata.detect(&json!([])));
+        assert!(!Suricata.detect_value(&flow));
+        assert!(!Suricata.detect_value(&json!({"event_type": "alert"})));
+        assert!(!Suricata.detect_value(&json!({"event_type": "alert", "alert": "x"})));
+        assert!(!Suricata.detect_value(&json!([])));
     }
 
     #[test]
@@ -285,8 +287,8 @@ mod tests {
             "destination": {"ip": "10.0.0.2", "port": 80},
             "suricata": {"eve": {"alert": {"signature_id": 1, "signature": "x", "severity": 3}, "flow_id": 5}}
         });
-        assert!(Suricata.detect(&doc));
-        let n = Suricata.normalize(&doc).unwrap();
+        assert!(Suricata.detect_value(&doc));
+        let n = Suricata.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::Low);
         assert_eq!(n.entities.endpoints.len(), 2);
         assert!(n.time.is_some());
@@ -297,7 +299,7 @@ mod tests {
         let mut doc = alert();
         doc["alert"]["source"] = json!({"ip": "203.0.113.9", "port": 443});
         doc["alert"]["target"] = json!({"ip": "10.0.0.5", "port": 51000});
-        let n = Suricata.normalize(&doc).unwrap();
+        let n = Suricata.normalize_value(&doc).unwrap();
         let src = n
             .entities
             .endpoints
@@ -312,15 +314,15 @@ mod tests {
     fn bad_values_are_errors_naming_the_field() {
         let mut doc = alert();
         doc["alert"]["severity"] = json!("high");
-        let e = Suricata.normalize(&doc).unwrap_err();
+        let e = Suricata.normalize_value(&doc).unwrap_err();
         assert!(e.to_string().contains("alert.severity"), "{e}");
         let mut doc = alert();
         doc["timestamp"] = json!("yesterday");
-        let e = Suricata.normalize(&doc).unwrap_err();
+        let e = Suricata.normalize_value(&doc).unwrap_err();
         assert!(e.to_string().contains("`timestamp`"), "{e}");
         let mut doc = alert();
         doc.as_object_mut().unwrap().remove("timestamp");
-        assert!(Suricata.normalize(&doc).is_err());
+        assert!(Suricata.normalize_value(&doc).is_err());
     }
 
     #[test]
@@ -328,8 +330,8 @@ mod tests {
         let doc = json!({"event_type": "alert", "timestamp": 1700000000, "src_ip": "not-an-ip", "src_port": 99999,
             "alert": {"signature_id": null, "severity": 7, "metadata": {"mitre_attack": ["nonsense", 5]}},
             "http": {"hostname": "h.example", "url": "x y"}, "dns": {"queries": [1, {"rrname": "a.b"}]}, "email": {"to": ["<a@b.c>", "junk"]}});
-        assert!(Suricata.detect(&doc));
-        let n = Suricata.normalize(&doc).unwrap();
+        assert!(Suricata.detect_value(&doc));
+        let n = Suricata.normalize_value(&doc).unwrap();
         assert_eq!(n.severity, Severity::Informational);
         assert!(n.entities.endpoints.is_empty());
         assert!(n.attack.is_empty());

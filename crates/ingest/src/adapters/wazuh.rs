@@ -1,10 +1,10 @@
 //! Wazuh `alerts.json` (one alert per line as the manager writes it, or as indexed in the Wazuh
 //! indexer). Reference: Wazuh documentation, "Alerts" and "Rules classification" (levels 0–15).
 
+use crate::json::Json;
 use picket_core::{
     AttackRef, EndpointRole, Entities, FileEntity, Product, Rule, Severity, SourceFormat,
 };
-use serde_json::Value;
 
 use super::{Doc, Normalized, SourceAdapter};
 use crate::error::AdapterError;
@@ -16,14 +16,14 @@ impl SourceAdapter for Wazuh {
         SourceFormat::Wazuh
     }
 
-    fn detect(&self, doc: &Value) -> bool {
+    fn detect(&self, doc: &Json) -> bool {
         let d = Doc(doc);
         d.get("rule.level").is_some()
             && d.get("rule.id").is_some()
             && (d.has("agent") || d.has("manager") || d.has("decoder"))
     }
 
-    fn normalize(&self, doc: &Value) -> Result<Normalized, AdapterError> {
+    fn normalize(&self, doc: &Json) -> Result<Normalized, AdapterError> {
         let d = Doc(doc);
         let time = d
             .time(&["timestamp", "@timestamp"])?

@@ -31,8 +31,8 @@ mod url;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use crate::json::Json;
 use picket_core::{Observable, ObservableType};
-use serde_json::Value;
 
 pub use domain::FILE_EXT_TLDS;
 
@@ -127,7 +127,7 @@ impl Extractor {
     /// Appends the indicators found in every string of `doc` (field = dotted path, array items as
     /// `path.N`), skipping the fields named in `skip` and everything under them. Each (type, value)
     /// appears once, with the first field it was seen in.
-    pub fn extract_document(&self, doc: &Value, skip: &[String], out: &mut Vec<Observable>) {
+    pub fn extract_document(&self, doc: &Json<'_>, skip: &[String], out: &mut Vec<Observable>) {
         let mut sink = Sink::new(out);
         let mut path = String::new();
         self.walk(doc, &mut path, skip, &mut sink, 0);
@@ -135,7 +135,7 @@ impl Extractor {
 
     fn walk(
         &self,
-        v: &Value,
+        v: &Json<'_>,
         path: &mut String,
         skip: &[String],
         sink: &mut Sink<'_>,
@@ -145,8 +145,8 @@ impl Extractor {
             return;
         }
         match v {
-            Value::String(s) => self.scan(s, path, sink, true),
-            Value::Array(items) => {
+            Json::String(s) => self.scan(s, path, sink, true),
+            Json::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
                     if len > 0 {
@@ -157,7 +157,7 @@ impl Extractor {
                     path.truncate(len);
                 }
             }
-            Value::Object(map) => {
+            Json::Object(map) => {
                 for (k, item) in map {
                     let len = path.len();
                     if len > 0 {

@@ -109,7 +109,11 @@ fn document_paths_dedup_and_skip() {
         "n": 1
     });
     let mut out = Vec::new();
-    Extractor::new().extract_document(&doc, &["label".to_owned()], &mut out);
+    Extractor::new().extract_document(
+        &crate::json::Json::from(&doc),
+        &["label".to_owned()],
+        &mut out,
+    );
     let got: Vec<_> = out
         .iter()
         .map(|o| (o.value.as_str(), o.field.as_str()))
@@ -179,7 +183,7 @@ fn identifier_fields_are_not_read_as_hashes() {
         "valid": "0123456789abcdef0123456789abcdea"
     });
     let mut out = Vec::new();
-    Extractor::new().extract_document(&doc, &[], &mut out);
+    Extractor::new().extract_document(&crate::json::Json::from(&doc), &[], &mut out);
     let hashes: Vec<(&str, &str)> = out
         .iter()
         .filter(|o| o.kind.is_hash())
