@@ -51,12 +51,26 @@ impl RawRecord {
 
 /// Splits `bytes` into records. `source` names the payload in locations (a path, `-`, `request`).
 pub fn split(bytes: &[u8], kind: InputKind, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+    records(bytes, kind, source).collect()
+}
+
+/// The records of `bytes`, one at a time, as [`split`] would return them. NDJSON lines and CSV rows
+/// are cut as they are asked for, so a large file's records are never all held in memory at once
+/// (and memory is reused from one record to the next); the other JSON shapes are read whole first.
+pub fn records<'a>(bytes: &'a [u8], kind: InputKind, source: &'a str) -> Records<'a> {
     let body = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(bytes);
+    let ready = |v: Vec<_>| Records {
+        inner: Inner::Ready {
+            total: v.len(),
+            items: v.into_iter(),
+            body_len: body.len(),
+        },
+    };
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let Some(first) = first else {
-        return Vec::new();
+        return ready(Vec::new());
     };
     let kind = match kind {
         InputKind::Auto if matches!(body[first], b'{' | b'[') => InputKind::Json,
@@ -64,8 +78,26 @@ pub fn split(bytes: &[u8], kind: InputKind, source: &str) -> Vec<Result<RawRecor
         k => k,
     };
     let mut out = match kind {
-        InputKind::Csv => split_csv(body, source),
-        _ => split_json(body, first, source),
+        InputKind::Csv => {
+            return Records {
+                inner: Inner::Csv(Box::new(CsvRows::new(body, source))),
+            };
+        }
+        _ => match split_json(body, first, source) {
+            JsonShape::Lines(text) => {
+                return Records {
+                    inner: Inner::Lines(Lines {
+                        body,
+                        text,
+                        source,
+                        pos: 0,
+                        line_no: 0,
+                        index: 0,
+                    }),
+                };
+            }
+            JsonShape::Ready(out) => out,
+        },
     };
     // Every rejected record keeps its bytes: its line, or the rest of the payload when reading
     // stopped there.
@@ -81,7 +113,63 @@ pub fn split(bytes: &[u8], kind: InputKind, source: &str) -> Vec<Result<RawRecor
             );
         }
     }
-    out
+    ready(out)
+}
+
+/// Records being read; see [`records`].
+pub struct Records<'a> {
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    Lines(Lines<'a>),
+    Csv(Box<CsvRows<'a>>),
+    Ready {
+        items: std::vec::IntoIter<Result<RawRecord, RecordError>>,
+        total: usize,
+        body_len: usize,
+    },
+}
+
+impl Records<'_> {
+    /// How far reading has got, in bytes of the payload (for progress bars; an estimate for the
+    /// shapes read whole).
+    pub fn consumed(&self) -> usize {
+        match &self.inner {
+            Inner::Lines(l) => l.pos.min(l.body.len()),
+            Inner::Csv(c) => (c.rdr.position().byte() as usize).min(c.body.len()),
+            Inner::Ready {
+                items,
+                total,
+                body_len,
+            } => {
+                if *total == 0 {
+                    *body_len
+                } else {
+                    body_len * (total - items.len()) / total
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<RawRecord, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            Inner::Lines(l) => l.next(),
+            Inner::Csv(c) => c.next(),
+            Inner::Ready { items, .. } => items.next(),
+        }
+    }
+}
+
+/// How a JSON payload is read: line by line (with the whole payload's text when it is valid UTF-8),
+/// or already split.
+enum JsonShape<'a> {
+    Lines(Option<&'a str>),
+    Ready(Vec<Result<RawRecord, RecordError>>),
 }
 
 /// The bytes of 1-based `line` of `body`, or from its start to the end of `body`.
@@ -155,63 +243,78 @@ fn json_error(e: &serde_json::Error, line: u64, source: &str, index: u64) -> Rec
     )
 }
 
-fn split_json(body: &[u8], first: usize, source: &str) -> Vec<Result<RawRecord, RecordError>> {
+fn split_json<'a>(body: &'a [u8], first: usize, source: &str) -> JsonShape<'a> {
     let text = match std::str::from_utf8(body) {
         Ok(t) => t,
         // Invalid UTF-8 somewhere: fall back to line mode so that only the bad lines are rejected.
-        Err(_) => return split_lines(body, source),
+        Err(_) => return JsonShape::Lines(None),
     };
     if body[first] == b'[' {
-        return split_array(text, first, source);
+        return JsonShape::Ready(split_array(text, first, source));
     }
     // One value (pretty-printed or not)?
     if let Ok(raw) = serde_json::from_str::<&RawValue>(text) {
-        return vec![Ok(RawRecord::Json {
+        return JsonShape::Ready(vec![Ok(RawRecord::Json {
             text: raw.get().to_owned(),
             location: loc(source, line_of(body, first), 0),
-        })];
+        })]);
     }
     // NDJSON when the first non-empty line is a value by itself; concatenated values otherwise.
-    let first_line_end = body[first..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(body.len(), |p| first + p);
+    let first_line_end = memchr::memchr(b'\n', &body[first..]).map_or(body.len(), |p| first + p);
     if serde_json::from_slice::<&RawValue>(&body[first..first_line_end]).is_ok() {
-        split_lines(body, source)
+        JsonShape::Lines(Some(text))
     } else {
-        split_stream(text, source)
+        JsonShape::Ready(split_stream(text, source))
     }
 }
 
-fn split_lines(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
-    let mut out = Vec::new();
-    let mut start = 0usize;
-    let mut line_no = 0u64;
-    while start < body.len() {
-        line_no += 1;
-        let end = body[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(body.len(), |p| start + p);
-        let line = &body[start..end];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let base = start;
-        start = end + 1;
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+/// NDJSON, one line at a time. Lines are not parsed here: normalizing parses each once and reports
+/// its errors, located.
+struct Lines<'a> {
+    body: &'a [u8],
+    /// `body` as text, when all of it is valid UTF-8 (then lines need no check of their own).
+    text: Option<&'a str>,
+    source: &'a str,
+    pos: usize,
+    line_no: u64,
+    index: u64,
+}
+
+impl Iterator for Lines<'_> {
+    type Item = Result<RawRecord, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let body = self.body;
+        while self.pos < body.len() {
+            self.line_no += 1;
+            let start = self.pos;
+            let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |p| start + p);
+            self.pos = end + 1;
+            let line = &body[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let index = self.index;
+            self.index += 1;
+            let text = match self.text {
+                Some(t) => Ok(&t[start..start + line.len()]),
+                None => std::str::from_utf8(line),
+            };
+            return Some(match text {
+                Err(e) => {
+                    let mut err = utf8_error(body, e, start, self.source, index);
+                    err.raw = line.to_vec();
+                    Err(err)
+                }
+                Ok(s) => Ok(RawRecord::Json {
+                    text: s.trim().to_owned(),
+                    location: loc(self.source, self.line_no, index),
+                }),
+            });
         }
-        let index = out.len() as u64;
-        // Lines are not parsed here: normalizing parses each once and reports its errors, located.
-        let rec = match std::str::from_utf8(line) {
-            Err(e) => Err(utf8_error(body, e, base, source, index)),
-            Ok(s) => Ok(RawRecord::Json {
-                text: s.trim().to_owned(),
-                location: loc(source, line_no, index),
-            }),
-        };
-        out.push(rec);
+        None
     }
-    out
 }
 
 fn split_stream(text: &str, source: &str) -> Vec<Result<RawRecord, RecordError>> {
@@ -309,36 +412,70 @@ fn split_array(text: &str, first: usize, source: &str) -> Vec<Result<RawRecord, 
     }
 }
 
-fn split_csv(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
-    let mut out = Vec::new();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(body);
-    let headers: std::sync::Arc<[String]> = match rdr.byte_headers() {
-        Ok(h) => h
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).trim().to_owned())
-            .collect(),
-        Err(e) => {
-            out.push(Err(RecordError::new(
-                ErrorCode::InvalidJson,
-                format!("invalid CSV header: {e}"),
-                loc(source, 1, 0),
-            )));
-            return out;
+/// CSV with a header line, one row at a time.
+struct CsvRows<'a> {
+    body: &'a [u8],
+    source: &'a str,
+    rdr: csv::Reader<&'a [u8]>,
+    headers: std::sync::Arc<[String]>,
+    rec: csv::ByteRecord,
+    index: u64,
+    /// Set when reading cannot go on; its error, if any, is returned once.
+    stop: Option<Option<RecordError>>,
+}
+
+impl<'a> CsvRows<'a> {
+    fn new(body: &'a [u8], source: &'a str) -> Self {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(body);
+        let (headers, stop) = match rdr.byte_headers() {
+            Ok(h) => (
+                h.iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_owned())
+                    .collect(),
+                None,
+            ),
+            Err(e) => {
+                let mut err = RecordError::new(
+                    ErrorCode::InvalidJson,
+                    format!("invalid CSV header: {e}"),
+                    loc(source, 1, 0),
+                );
+                err.raw = line_bytes(body, 1, false);
+                (Vec::new().into(), Some(Some(err)))
+            }
+        };
+        Self {
+            body,
+            source,
+            rdr,
+            headers,
+            rec: csv::ByteRecord::new(),
+            index: 0,
+            stop,
         }
-    };
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let index = out.len() as u64;
-        let pos_before = rdr.position().clone();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
+    }
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = Result<RawRecord, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(err) = &mut self.stop {
+            return err.take().map(Err);
+        }
+        let (body, source) = (self.body, self.source);
+        let index = self.index;
+        let pos_before = self.rdr.position().clone();
+        match self.rdr.read_byte_record(&mut self.rec) {
+            Ok(false) => None,
             Ok(true) => {
-                let pos = rec.position().cloned().unwrap_or(pos_before);
+                self.index += 1;
+                let pos = self.rec.position().cloned().unwrap_or(pos_before);
                 let start = pos.byte() as usize;
-                let end = rdr.position().byte() as usize;
+                let end = self.rdr.position().byte() as usize;
                 let raw = &body[start..end.min(body.len())];
                 let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
                 let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -346,50 +483,55 @@ fn split_csv(body: &[u8], source: &str) -> Vec<Result<RawRecord, RecordError>> {
                 let text = match std::str::from_utf8(raw) {
                     Ok(t) => t.to_owned(),
                     Err(e) => {
-                        out.push(Err(utf8_error(body, e, start, source, index)));
-                        continue;
+                        let mut err = utf8_error(body, e, start, source, index);
+                        err.raw = line_bytes(body, err.location.line, false);
+                        return Some(Err(err));
                     }
                 };
-                if rec.len() != headers.len() {
-                    out.push(Err(RecordError::new(
+                if self.rec.len() != self.headers.len() {
+                    let mut err = RecordError::new(
                         ErrorCode::InvalidRecord,
                         format!(
                             "CSV row has {} fields, header has {}",
-                            rec.len(),
-                            headers.len()
+                            self.rec.len(),
+                            self.headers.len()
                         ),
                         location,
-                    )));
-                    continue;
+                    );
+                    err.raw = line_bytes(body, err.location.line, false);
+                    return Some(Err(err));
                 }
-                let values = rec
+                let values = self
+                    .rec
                     .iter()
                     .map(|v| String::from_utf8_lossy(v).into_owned())
                     .collect();
-                out.push(Ok(RawRecord::Csv {
-                    headers: headers.clone(),
+                Some(Ok(RawRecord::Csv {
+                    headers: self.headers.clone(),
                     values,
                     text,
                     location,
-                }));
+                }))
             }
             Err(e) => {
+                self.index += 1;
                 let line = e.position().map_or(pos_before.line(), |p| p.line());
-                out.push(Err(RecordError::new(
+                let mut err = RecordError::new(
                     ErrorCode::InvalidJson,
                     format!("invalid CSV: {e}"),
                     loc(source, line, index),
-                )));
+                );
+                err.raw = line_bytes(body, line, false);
                 if !matches!(
                     e.kind(),
                     csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
                 ) {
-                    break;
+                    self.stop = Some(None);
                 }
+                Some(Err(err))
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub enum Json<'a> {
     Object(Object<'a>),
 }
 
+/// Objects up to this many keys are searched by a linear scan.
+const LINEAR_LOOKUP: usize = 32;
+
 /// A JSON object: entries sorted by key, keys unique.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
@@ -57,18 +60,24 @@ impl<'a> Object<'a> {
         Self(Vec::new())
     }
 
+    /// Where `key` is. Vendor objects are mostly small and their keys differ in length, so a scan
+    /// that compares lengths first beats a binary search of byte comparisons up to a few dozen keys.
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.0.len() <= LINEAR_LOOKUP {
+            self.0
+                .iter()
+                .position(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+        } else {
+            self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()
-            .map(|i| &self.0[i].1)
+        self.position(key).map(|i| &self.0[i].1)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json<'a>> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()
-            .map(|i| &mut self.0[i].1)
+        self.position(key).map(|i| &mut self.0[i].1)
     }
 
     /// Sets `key`, replacing its value when present.

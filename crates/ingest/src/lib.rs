@@ -13,5 +13,5 @@ pub mod normalize;
 pub mod ocsf_export;
 
 pub use error::{Location, RecordError};
-pub use input::{InputKind, RawRecord, split};
+pub use input::{InputKind, RawRecord, Records, records, split};
 pub use normalize::{Normalizer, NormalizerOptions};

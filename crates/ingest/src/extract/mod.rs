@@ -141,42 +141,84 @@ impl Extractor {
         sink: &mut Sink<'_>,
         depth: usize,
     ) {
-        if depth > 0 && is_skipped(path, skip) {
-            return;
-        }
         match v {
-            Json::String(s) => self.scan(s, path, sink, true),
+            Json::String(s) => {
+                if let Some((text, pf)) = Self::look(s)
+                    && !(depth > 0 && is_skipped(path, skip))
+                {
+                    self.scan_with(text, pf, path, sink, true);
+                }
+            }
             Json::Array(items) => {
+                if depth > 0 && is_skipped(path, skip) {
+                    return;
+                }
                 for (i, item) in items.iter().enumerate() {
-                    let len = path.len();
-                    if len > 0 {
-                        path.push('.');
+                    if let Some(look) = Self::worth(item) {
+                        let len = path.len();
+                        if len > 0 {
+                            path.push('.');
+                        }
+                        push_index(path, i);
+                        self.visit(item, look, path, skip, sink, depth + 1);
+                        path.truncate(len);
                     }
-                    push_index(path, i);
-                    self.walk(item, path, skip, sink, depth + 1);
-                    path.truncate(len);
                 }
             }
             Json::Object(map) => {
+                if depth > 0 && is_skipped(path, skip) {
+                    return;
+                }
                 for (k, item) in map {
-                    let len = path.len();
-                    if len > 0 {
-                        path.push('.');
+                    if let Some(look) = Self::worth(item) {
+                        let len = path.len();
+                        if len > 0 {
+                            path.push('.');
+                        }
+                        path.push_str(k);
+                        self.visit(item, look, path, skip, sink, depth + 1);
+                        path.truncate(len);
                     }
-                    path.push_str(k);
-                    self.walk(item, path, skip, sink, depth + 1);
-                    path.truncate(len);
                 }
             }
             _ => {}
         }
     }
 
-    /// `in_document`: `field` is a document path, whose last key may name an identifier (then hex runs
-    /// there are not hashes).
-    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>, in_document: bool) {
+    /// Whether `item` may hold an indicator, with the first look at a string already taken (so that
+    /// the path of the many fields that hold nothing is never built).
+    fn worth<'t>(item: &'t Json<'_>) -> Option<Option<(&'t str, scan::Prefilter)>> {
+        match item {
+            Json::String(s) => Self::look(s).map(Some),
+            Json::Array(a) if !a.is_empty() => Some(None),
+            Json::Object(o) if !o.is_empty() => Some(None),
+            _ => None,
+        }
+    }
+
+    fn visit(
+        &self,
+        item: &Json<'_>,
+        look: Option<(&str, scan::Prefilter)>,
+        path: &mut String,
+        skip: &[String],
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) {
+        match look {
+            Some((text, pf)) => {
+                if !is_skipped(path, skip) {
+                    self.scan_with(text, pf, path, sink, true);
+                }
+            }
+            None => self.walk(item, path, skip, sink, depth),
+        }
+    }
+
+    /// The part of `text` that is read and its first look, or `None` when it cannot hold anything.
+    fn look(text: &str) -> Option<(&str, scan::Prefilter)> {
         if text.len() < 3 {
-            return;
+            return None;
         }
         let mut text = text;
         if text.len() > MAX_FIELD_BYTES {
@@ -187,12 +229,28 @@ impl Extractor {
             text = &text[..cut];
         }
         if is_timestamp(text.as_bytes()) {
-            return;
+            return None;
         }
-        let mut pf = scan::Prefilter::new(text);
-        if !pf.anything() {
-            return;
+        let pf = scan::Prefilter::new(text);
+        pf.anything().then_some((text, pf))
+    }
+
+    /// `in_document`: `field` is a document path, whose last key may name an identifier (then hex runs
+    /// there are not hashes).
+    fn scan(&self, text: &str, field: &str, sink: &mut Sink<'_>, in_document: bool) {
+        if let Some((text, pf)) = Self::look(text) {
+            self.scan_with(text, pf, field, sink, in_document);
         }
+    }
+
+    fn scan_with(
+        &self,
+        text: &str,
+        mut pf: scan::Prefilter,
+        field: &str,
+        sink: &mut Sink<'_>,
+        in_document: bool,
+    ) {
         let refanged;
         let text = if pf.may_refang() {
             refanged = self.refanger.refang(text);

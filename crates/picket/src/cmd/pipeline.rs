@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args as ClapArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use picket_core::{Alert, SourceFormat};
-use picket_ingest::{InputKind, Normalizer, NormalizerOptions, RecordError, split};
+use picket_ingest::{InputKind, Normalizer, NormalizerOptions, RecordError, records};
 pub use picket_intel::warninglists::Warninglists;
 use picket_triage::knowledge::CompiledSuppression;
 use picket_triage::{Inventory, Knowledge};
@@ -201,13 +201,13 @@ pub fn each(
         } else {
             file.as_str()
         };
-        let records = split(&bytes, kind, source);
-        drop(bytes);
-        let bar = if progress && records.len() > 10_000 {
-            let b = ProgressBar::new(records.len() as u64);
+        // Records are cut a chunk at a time, so a large file's records are never all in memory.
+        let mut records = records(&bytes, kind, source);
+        let bar = if progress && bytes.len() > 4 << 20 {
+            let b = ProgressBar::new(bytes.len() as u64);
             b.set_style(
                 ProgressStyle::with_template(
-                    "{msg} {bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+                    "{msg} {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
                 )
                 .expect("static template"),
             );
@@ -218,8 +218,6 @@ pub fn each(
         };
         // Normalizing is pure and per record: it runs on every core, a chunk at a time (so memory
         // stays bounded when streaming), and results are handed on in input order.
-        let mut records = records.into_iter();
-        let mut done = 0u64;
         loop {
             let chunk: Vec<_> = records.by_ref().take(PARALLEL_CHUNK).collect();
             if chunk.is_empty() {
@@ -241,8 +239,7 @@ pub fn each(
                     })
                 })
                 .collect();
-            done += results.len() as u64;
-            bar.set_position(done);
+            bar.set_position(records.consumed() as u64);
             for result in results {
                 stats.records += 1;
                 match result {
