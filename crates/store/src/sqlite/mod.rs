@@ -53,6 +53,7 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::new()
             .filename(dir.join("picket.db"))
             .create_if_missing(true)
+            .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -764,10 +765,93 @@ impl Store for SqliteStore {
 const INSERT_CHUNK: usize = 256;
 
 /// The alert as JSON without its raw bytes (stored in their own column), without cloning it.
+/// The stored form of an alert: every field but `raw` (kept in its own column), written the way
+/// `Alert` serializes them, so [`decode_alert`] reads it back with `Alert`'s own `Deserialize`.
+/// Borrowing the fields spares a copy of the alert (and of its raw bytes) per insert.
+#[derive(serde::Serialize)]
+struct NormalizedRow<'a> {
+    id: &'a str,
+    format: picket_core::SourceFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_event_id: &'a Option<String>,
+    time: Timestamp,
+    product: &'a picket_core::Product,
+    rule: &'a picket_core::Rule,
+    severity: picket_core::Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor_severity: &'a Option<String>,
+    message: &'a str,
+    entities: &'a picket_core::Entities,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attack: &'a [picket_core::AttackRef],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    observables: &'a [picket_core::Observable],
+    raw_sha256: &'a str,
+}
+
 fn normalized_json(a: &Alert) -> serde_json::Result<String> {
-    let mut v = serde_json::to_value(a)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("raw");
+    let Alert {
+        id,
+        format,
+        source_event_id,
+        time,
+        product,
+        rule,
+        severity,
+        vendor_severity,
+        message,
+        entities,
+        attack,
+        observables,
+        raw_sha256,
+        raw: _,
+    } = a;
+    serde_json::to_string(&NormalizedRow {
+        id,
+        format: *format,
+        source_event_id,
+        time: *time,
+        product,
+        rule,
+        severity: *severity,
+        vendor_severity,
+        message,
+        entities,
+        attack,
+        observables,
+        raw_sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field but `raw` survives the stored form, whatever is set.
+    #[test]
+    fn stored_form_round_trips_every_field_but_raw() {
+        let full: Alert = serde_json::from_value(serde_json::json!({
+            "id": "al_1", "format": "wazuh", "source_event_id": "e1",
+            "time": "2024-05-01T10:00:00Z",
+            "product": {"vendor": "Wazuh", "name": "Wazuh"},
+            "rule": {"id": "5710", "name": "sshd: invalid user"},
+            "severity": "high", "vendor_severity": "10", "message": "m",
+            "entities": {"hosts": [{"hostname": "h1", "ip": "10.0.0.1"}], "urls": ["http://x.example/"]},
+            "attack": [{"technique": "T1110", "tactic": "credential-access"}],
+            "observables": [{"type": "ipv4", "value": "10.0.0.1", "field": "agent.ip", "labels": ["private"]}],
+            "raw_sha256": "ab", "raw": "{\"x\":1}"
+        }))
+        .unwrap();
+        let back =
+            decode_alert(&normalized_json(&full).unwrap(), full.raw.clone(), "al_1").unwrap();
+        assert_eq!(back, full);
+        let mut bare = full.clone();
+        bare.source_event_id = None;
+        bare.vendor_severity = None;
+        bare.attack.clear();
+        bare.observables.clear();
+        let text = normalized_json(&bare).unwrap();
+        assert!(!text.contains("\"raw\""), "{text}");
+        assert_eq!(decode_alert(&text, bare.raw.clone(), "al_1").unwrap(), bare);
     }
-    serde_json::to_string(&v)
 }
