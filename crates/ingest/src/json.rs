@@ -34,7 +34,11 @@ const LINEAR_LOOKUP: usize = 32;
 
 /// A JSON object: entries sorted by key, keys unique.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Object<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
+pub struct Object<'a> {
+    entries: Vec<(Cow<'a, str>, Json<'a>)>,
+    /// Some key holds a `.` (flattened documents such as `{"kibana.alert.rule.name": ..}`).
+    dotted: bool,
+}
 
 impl<'a> Object<'a> {
     /// Builds an object from entries in any order; of duplicate keys the last one wins.
@@ -53,38 +57,49 @@ impl<'a> Object<'a> {
                 entries = kept;
             }
         }
-        Self(entries)
+        let dotted = entries.iter().any(|(k, _)| k.as_bytes().contains(&b'.'));
+        Self { entries, dotted }
+    }
+
+    /// Whether some key holds a `.`: path lookups need not try flattened keys when none does.
+    pub fn has_dotted_keys(&self) -> bool {
+        self.dotted
     }
 
     pub fn new() -> Self {
-        Self(Vec::new())
+        Self::default()
     }
 
     /// Where `key` is. Vendor objects are mostly small and their keys differ in length, so a scan
     /// that compares lengths first beats a binary search of byte comparisons up to a few dozen keys.
     fn position(&self, key: &str) -> Option<usize> {
-        if self.0.len() <= LINEAR_LOOKUP {
-            self.0
+        if self.entries.len() <= LINEAR_LOOKUP {
+            self.entries
                 .iter()
                 .position(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
         } else {
-            self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()
+            self.entries
+                .binary_search_by(|(k, _)| k.as_ref().cmp(key))
+                .ok()
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.position(key).map(|i| &self.0[i].1)
+        self.position(key).map(|i| &self.entries[i].1)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json<'a>> {
-        self.position(key).map(|i| &mut self.0[i].1)
+        self.position(key).map(|i| &mut self.entries[i].1)
     }
 
     /// Sets `key`, replacing its value when present.
     pub fn insert(&mut self, key: Cow<'a, str>, value: Json<'a>) {
-        match self.0.binary_search_by(|(k, _)| k.as_ref().cmp(&key)) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (key, value)),
+        match self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(&key)) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(i) => {
+                self.dotted |= key.as_bytes().contains(&b'.');
+                self.entries.insert(i, (key, value));
+            }
         }
     }
 
@@ -93,34 +108,36 @@ impl<'a> Object<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
+        self.entries.iter().map(|(k, _)| k.as_ref())
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Json<'a>> {
-        self.0.iter().map(|(_, v)| v)
+        self.entries.iter().map(|(_, v)| v)
     }
 
     /// An owned copy that borrows nothing.
     pub fn into_owned(self) -> Object<'static> {
-        Object(
-            self.0
+        Object {
+            entries: self
+                .entries
                 .into_iter()
                 .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
                 .collect(),
-        )
+            dotted: self.dotted,
+        }
     }
 }
 
@@ -132,7 +149,7 @@ impl<'b, 'a> IntoIterator for &'b Object<'a> {
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
     }
 }
 
@@ -257,8 +274,7 @@ impl From<&Value> for Json<'static> {
             Value::Number(n) => Json::Number(n.clone()),
             Value::String(s) => Json::String(Cow::Owned(s.clone())),
             Value::Array(a) => Json::Array(a.iter().map(Json::from).collect()),
-            // serde_json's map is already sorted and unique.
-            Value::Object(o) => Json::Object(Object(
+            Value::Object(o) => Json::Object(Object::from_entries(
                 o.iter()
                     .map(|(k, v)| (Cow::Owned(k.clone()), Json::from(v)))
                     .collect(),
@@ -282,13 +298,38 @@ impl fmt::Display for Json<'_> {
 
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
+        // Sized for a typical vendor alert, so the stacks rarely grow.
+        let mut stacks = Stacks {
+            entries: Vec::with_capacity(64),
+            items: Vec::with_capacity(32),
+        };
+        JsonSeed {
+            stacks: &mut stacks,
+        }
+        .deserialize(d)
     }
 }
 
-struct JsonVisitor;
+/// Entries and items of the objects and arrays being read, innermost last. Each object or array is
+/// moved out in one exactly sized vector when it ends, so no vector grows while a document is read.
+struct Stacks<'de> {
+    entries: Vec<(Cow<'de, str>, Json<'de>)>,
+    items: Vec<Json<'de>>,
+}
 
-impl<'de> Visitor<'de> for JsonVisitor {
+struct JsonSeed<'s, 'de> {
+    stacks: &'s mut Stacks<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonSeed<'_, 'de> {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonSeed<'_, 'de> {
     type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -332,24 +373,30 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        Json::deserialize(d)
+        self.deserialize(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+        let start = self.stacks.items.len();
+        while let Some(item) = seq.next_element_seed(JsonSeed {
+            stacks: &mut *self.stacks,
+        })? {
+            self.stacks.items.push(item);
         }
-        Ok(Json::Array(items))
+        Ok(Json::Array(self.stacks.items.drain(start..).collect()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        let start = self.stacks.entries.len();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let value: Json<'de> = map.next_value()?;
-            entries.push((key, value));
+            let value = map.next_value_seed(JsonSeed {
+                stacks: &mut *self.stacks,
+            })?;
+            self.stacks.entries.push((key, value));
         }
-        Ok(Json::Object(Object::from_entries(entries)))
+        Ok(Json::Object(Object::from_entries(
+            self.stacks.entries.drain(start..).collect(),
+        )))
     }
 }
 

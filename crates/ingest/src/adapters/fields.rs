@@ -110,6 +110,15 @@ fn lookup<'a>(v: &'a Json<'a>, path: &str) -> Option<&'a Json<'a>> {
         return Some(v);
     }
     let obj = v.as_object()?;
+    if !obj.has_dotted_keys() {
+        // No flattened keys here: only the nested reading can match.
+        return match path.bytes().position(|b| b == b'.') {
+            Some(dot) => obj
+                .get(&path[..dot])
+                .and_then(|inner| lookup(inner, &path[dot + 1..])),
+            None => obj.get(path),
+        };
+    }
     // Nested first (the common shape), then ever longer flattened keys ("kibana.alert.rule.name").
     let mut from = 0;
     while let Some(dot) = path[from..].find('.').map(|d| from + d) {

@@ -36,6 +36,18 @@ enum Repl {
     Fxp,
 }
 
+/// Bytes that can start a defanged form or the check for one: brackets, backslash, `x`, space.
+static STARTS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let s = b"[({<\\xX ";
+    while i < s.len() {
+        t[s[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// The defang patterns, compiled once.
 #[derive(Debug)]
 pub(crate) struct Refanger {
@@ -94,7 +106,12 @@ impl Refanger {
     pub(crate) fn needed(text: &str) -> bool {
         let b = text.as_bytes();
         let at = |i: usize| b.get(i).map_or(0, u8::to_ascii_lowercase);
-        for (i, &c) in b.iter().enumerate() {
+        let mut from = 0;
+        // Jump from one byte that can start a form to the next (most bytes cannot).
+        while let Some(p) = b[from..].iter().position(|&c| STARTS[c as usize]) {
+            let i = from + p;
+            from = i + 1;
+            let c = b[i];
             let hit = match c {
                 b'[' | b'(' | b'{' | b'<' => matches!(
                     at(i + 1),
