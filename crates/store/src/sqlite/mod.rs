@@ -53,7 +53,6 @@ impl SqliteStore {
         let opts = SqliteConnectOptions::new()
             .filename(dir.join("picket.db"))
             .create_if_missing(true)
-            .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
