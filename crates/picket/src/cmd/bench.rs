@@ -156,6 +156,21 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     }
     let t_norm = t.elapsed().as_secs_f64() - t_split;
     std::hint::black_box(observables);
+    // The same stage per vendor format (records differ tenfold in size between formats).
+    let mut per_format: std::collections::BTreeMap<&'static str, (usize, usize, f64)> =
+        std::collections::BTreeMap::new();
+    for r in records(&mix, InputKind::Json, "bench").flatten() {
+        let bytes = r.text().len();
+        let t = Instant::now();
+        let Ok(a) = normalizer.normalize_owned(r) else {
+            continue;
+        };
+        let secs = t.elapsed().as_secs_f64();
+        let e = per_format.entry(a.format.as_str()).or_default();
+        e.0 += 1;
+        e.1 += bytes;
+        e.2 += secs;
+    }
     // The alerts again, kept this time (raw included) for the triage and storage stages.
     let alerts: Vec<_> = records(&mix, InputKind::Json, "bench")
         .flatten()
@@ -181,6 +196,17 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
         n / t_norm,
         String::new(),
     ));
+    for (format, (count, bytes, secs)) in &per_format {
+        report.rows.push((
+            format!("    {format}"),
+            *count as f64 / secs,
+            format!(
+                "{} alerts, {} B each on average",
+                count,
+                bytes / count.max(&1)
+            ),
+        ));
+    }
     report.rows.push((
         "  stage: dedup + correlate + assess".into(),
         n / t_triage,
