@@ -291,7 +291,14 @@ pub(crate) fn dotted(
             }
             for part in tok.split('-') {
                 if let Some(a) = ip::parse_ipv4(part) {
-                    emit(ObservableType::Ipv4, &a.to_string());
+                    // Written canonically (no leading zeros) unless an octet starts with `0` and has
+                    // more digits; only then is the address formatted again.
+                    let padded = part.split('.').any(|o| o.len() > 1 && o.starts_with('0'));
+                    if padded {
+                        emit(ObservableType::Ipv4, &a.to_string());
+                    } else {
+                        emit(ObservableType::Ipv4, part);
+                    }
                 }
             }
             continue;
