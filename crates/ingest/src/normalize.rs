@@ -121,9 +121,9 @@ impl Normalizer {
     }
 
     fn normalize_inner(&self, rec: &RawRecord) -> Result<Alert, RecordError> {
-        let location = rec.location().clone();
+        // The location is copied only when there is an error to report.
         let err = |code: ErrorCode, msg: String| {
-            RecordError::new(code, msg, location.clone()).with_raw(rec.text().as_bytes())
+            RecordError::new(code, msg, rec.location().clone()).with_raw(rec.text().as_bytes())
         };
         let text = rec.text();
         if text.len() > self.max_record_bytes {
