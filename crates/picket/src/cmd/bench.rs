@@ -95,30 +95,30 @@ pub fn run(config: Option<&Path>, args: Args) -> anyhow::Result<ExitCode> {
     let mb = mix.len() as f64 / 1e6;
     let mut report = Report { rows: Vec::new() };
 
-    // 1. Plain serde_json parse of the same bytes.
-    let t = Instant::now();
-    let mut keep = 0usize;
-    for l in &lines {
+    // 1. Plain serde_json parse of the same bytes, and the same bytes parsed into the borrowed tree
+    //    the adapters read (picket_ingest::json). Each parser returns the top level's key count.
+    let parse_secs = |parse: &dyn Fn(&str) -> anyhow::Result<usize>| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let mut keep = 0usize;
+        for l in &lines {
+            keep += parse(l)?;
+        }
+        std::hint::black_box(keep);
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let parse = parse_secs(&|l| {
         let v: Value = serde_json::from_str(l)?;
-        keep += v.as_object().map_or(0, |o| o.len());
-    }
-    let parse = t.elapsed().as_secs_f64();
-    std::hint::black_box(keep);
+        Ok(v.as_object().map_or(0, |o| o.len()))
+    })?;
+    let tree = parse_secs(&|l| {
+        let v = picket_ingest::json::Json::parse(l)?;
+        Ok(v.as_object().map_or(0, |o| o.len()))
+    })?;
     report.rows.push((
         "serde_json parse only (to Value)".into(),
         n / parse,
         format!("{:.0} MB/s", mb / parse),
     ));
-
-    // 1b. The same bytes parsed into the borrowed tree the adapters read (picket_ingest::json).
-    let t = Instant::now();
-    let mut keep = 0usize;
-    for l in &lines {
-        let v = picket_ingest::json::Json::parse(l)?;
-        keep += v.as_object().map_or(0, |o| o.len());
-    }
-    let tree = t.elapsed().as_secs_f64();
-    std::hint::black_box(keep);
     report.rows.push((
         "  parse into Picket's borrowed JSON tree".into(),
         n / tree,
