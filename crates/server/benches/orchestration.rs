@@ -74,12 +74,6 @@ fn bench(c: &mut Criterion) {
             r.max = 10_000_000;
         }
         let pipeline = Pipeline {
-            normalizer: picket_ingest::Normalizer::default(),
-            mappings: Vec::new(),
-            triage: Default::default(),
-            knowledge: Default::default(),
-            warninglists: None,
-            enricher: None,
             auditor: Some(auditor),
             policy: Some(policy),
             responders: Responders::from_list(vec![Configured {
@@ -88,10 +82,7 @@ fn bench(c: &mut Criterion) {
                 actions: Instant.actions(),
                 responder: Arc::new(Instant),
             }]),
-            playbooks: Vec::new(),
-            response: Default::default(),
-            soc: Default::default(),
-            agent: Default::default(),
+            ..Pipeline::default()
         };
         let (state, _worker) = picket_server::prepare(&cfg, store, pipeline).await.unwrap();
         (picket_server::router(state.clone()), state)

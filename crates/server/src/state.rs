@@ -17,7 +17,9 @@ use crate::config::ServerConfig;
 use crate::error::{ApiError, ServerError};
 use crate::metrics::Metrics;
 
-/// The pure stages the server runs, built by the caller from picket.toml.
+/// The pure stages the server runs, built by the caller from picket.toml. The default has nothing
+/// configured: detected formats only, no knowledge, intel, audit, responders, playbooks or agent.
+#[derive(Default)]
 pub struct Pipeline {
     /// Reads records sent without `?mapping=` (vendor formats detected from their shape).
     pub normalizer: Normalizer,

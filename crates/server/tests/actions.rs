@@ -1,15 +1,16 @@
 //! Response actions through the API: the policy decides, approvals bind to the exact action, dual
 //! approval needs two distinct humans who are not the requester, roles are enforced.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use picket_ingest::Normalizer;
-use picket_server::{Pipeline, Role, ServerConfig, TokenConfig};
+use picket_server::{Pipeline, Role, ServerConfig};
 use picket_store::{SqliteStore, Store};
 use picket_triage::knowledge::AssetEntry;
-use picket_triage::{Criticality, Inventory, Knowledge, TriageConfig};
+use picket_triage::{Criticality, Inventory, Knowledge};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -19,16 +20,7 @@ const BOB: &str = "approver-token-bob-0000000001";
 const VIC: &str = "viewer-token-vic-000000000001";
 
 async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
-    let token = |name: &str, secret: &str, role| {
-        let p = dir.join(format!("{name}.token"));
-        std::fs::write(&p, secret).unwrap();
-        TokenConfig {
-            name: name.into(),
-            token_env: None,
-            token_file: Some(p),
-            role,
-        }
-    };
+    let token = |name: &str, secret: &str, role| common::token_file(dir, name, secret, role);
     let cfg = ServerConfig {
         tokens: vec![
             token("rita", RITA, Role::Responder),
@@ -52,19 +44,8 @@ async fn router(dir: &std::path::Path) -> (axum::Router, Arc<dyn Store>) {
         ..Knowledge::default()
     };
     let pipeline = Pipeline {
-        normalizer: Normalizer::default(),
-        mappings: Vec::new(),
-        triage: TriageConfig::default(),
         knowledge,
-        warninglists: None,
-        enricher: None,
-        auditor: None,
-        policy: None,
-        responders: Default::default(),
-        playbooks: Vec::new(),
-        response: Default::default(),
-        soc: Default::default(),
-        agent: Default::default(),
+        ..Pipeline::default()
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

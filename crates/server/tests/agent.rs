@@ -7,6 +7,8 @@
 //! flipped without review, and the injection flagged. The others show graceful degradation: a
 //! provider that is overloaded or hangs never holds triage, and the deterministic result stands.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,10 +16,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use picket_agent::{ProviderConfig, ProviderKind};
-use picket_ingest::Normalizer;
-use picket_server::{AgentConfig, AgentSetup, Pipeline, Role, ServerConfig, TokenConfig};
+use picket_server::{AgentConfig, AgentSetup, Pipeline, Role, ServerConfig};
 use picket_store::{ActionState, SqliteStore, Store};
-use picket_triage::{Knowledge, TriageConfig};
+use picket_triage::Knowledge;
 use regex::Regex;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -282,16 +283,7 @@ async fn service_full(
     siems: Vec<Arc<dyn picket_siem::Siem>>,
 ) -> Service {
     let dir = tempfile::tempdir().unwrap();
-    let token = |name: &str, secret: &str, role| {
-        let p = dir.path().join(format!("{name}.token"));
-        std::fs::write(&p, secret).unwrap();
-        TokenConfig {
-            name: name.into(),
-            token_env: None,
-            token_file: Some(p),
-            role,
-        }
-    };
+    let token = |name: &str, secret: &str, role| common::token_file(dir.path(), name, secret, role);
     let cfg = ServerConfig {
         tokens: vec![
             token("ian", INGEST, Role::Ingest),
@@ -314,18 +306,7 @@ async fn service_full(
     let provider = picket_agent::build(&p, Arc::new(picket_enrich::TracingObserver)).unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("data")).await.unwrap());
     let pipeline = Pipeline {
-        normalizer: Normalizer::default(),
-        mappings: Vec::new(),
-        triage: TriageConfig::default(),
         knowledge,
-        warninglists: None,
-        enricher: None,
-        auditor: None,
-        policy: None,
-        responders: Default::default(),
-        playbooks: Vec::new(),
-        response: Default::default(),
-        soc: Default::default(),
         agent: picket_server::AgentParts {
             setup: Some(AgentSetup {
                 config: agent,
@@ -334,6 +315,7 @@ async fn service_full(
             siems,
             ..Default::default()
         },
+        ..Pipeline::default()
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

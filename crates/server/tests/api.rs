@@ -6,10 +6,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use picket_ingest::Normalizer;
 use picket_server::{Pipeline, Role, ServerConfig, TokenConfig, Worker};
 use picket_store::{SqliteStore, Store};
-use picket_triage::{Knowledge, TriageConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -88,19 +86,9 @@ fn config(dir: &std::path::Path) -> ServerConfig {
 
 fn pipeline() -> Pipeline {
     Pipeline {
-        normalizer: Normalizer::default(),
         mappings: vec![csv_mapping()],
-        triage: TriageConfig::default(),
-        knowledge: Knowledge::default(),
         warninglists: Some(tiny_warninglists()),
-        enricher: None,
-        auditor: None,
-        policy: None,
-        responders: Default::default(),
-        playbooks: Vec::new(),
-        response: Default::default(),
-        soc: Default::default(),
-        agent: Default::default(),
+        ..Pipeline::default()
     }
 }
 

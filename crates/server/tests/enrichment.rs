@@ -13,10 +13,8 @@ use picket_enrich::{
     BuildContext, Cache, Connector, ConnectorConfig, ConnectorError, Enricher, EnrichmentConfig,
     KeyUse, Provider, Quota, Source,
 };
-use picket_ingest::Normalizer;
 use picket_server::{Pipeline, Role, ServerConfig, StoreCache, TokenConfig};
 use picket_store::{SqliteStore, Store};
-use picket_triage::{Knowledge, TriageConfig};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -93,19 +91,8 @@ async fn start(
     let cache = Arc::new(Cache::new(1000, Some(Arc::new(StoreCache(store.clone())))));
     let enricher = Enricher::new(vec![source], EnrichmentConfig::default(), cache);
     let pipeline = Pipeline {
-        normalizer: Normalizer::default(),
-        mappings: Vec::new(),
-        triage: TriageConfig::default(),
-        knowledge: Knowledge::default(),
-        warninglists: None,
         enricher: Some(Arc::new(enricher)),
-        auditor: None,
-        policy: None,
-        responders: Default::default(),
-        playbooks: Vec::new(),
-        response: Default::default(),
-        soc: Default::default(),
-        agent: Default::default(),
+        ..Pipeline::default()
     };
     let (state, worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

@@ -2,16 +2,16 @@
 //! recorded before they run, a rollback proposes the undo through the policy, an interrupted call is
 //! resumed only when repeating it is harmless, and a paused response holds automated actions.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use picket_ingest::Normalizer;
 use picket_policy::{Proposal, Proposer};
 use picket_respond::{Context, ResponderConfig, Responders};
-use picket_server::{AppState, Pipeline, Role, ServerConfig, TokenConfig};
+use picket_server::{AppState, Pipeline, Role, ServerConfig};
 use picket_store::{ActionState, SqliteStore, Store};
-use picket_triage::{Knowledge, TriageConfig};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use wiremock::matchers::{header as has_header, method, path};
@@ -41,16 +41,7 @@ async fn setup_with(
     responders: &[ResponderConfig],
     playbooks: Vec<picket_playbook::Playbook>,
 ) -> (axum::Router, AppState, Arc<dyn Store>) {
-    let token = |name: &str, secret: &str, role| {
-        let p = dir.join(format!("{name}.token"));
-        std::fs::write(&p, secret).unwrap();
-        TokenConfig {
-            name: name.into(),
-            token_env: None,
-            token_file: Some(p),
-            role,
-        }
-    };
+    let token = |name: &str, secret: &str, role| common::token_file(dir, name, secret, role);
     let cfg = ServerConfig {
         tokens: vec![
             token("rita", RITA, Role::Responder),
@@ -61,14 +52,6 @@ async fn setup_with(
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.join("data")).await.unwrap());
     assert!(picket_respond::check_all(responders).is_empty());
     let pipeline = Pipeline {
-        normalizer: Normalizer::default(),
-        mappings: Vec::new(),
-        triage: TriageConfig::default(),
-        knowledge: Knowledge::default(),
-        warninglists: None,
-        enricher: None,
-        auditor: None,
-        policy: None,
         responders: Responders::build(
             responders,
             Context {
@@ -78,9 +61,7 @@ async fn setup_with(
         .map_err(|(n, e)| format!("{n}: {e}"))
         .unwrap(),
         playbooks,
-        response: Default::default(),
-        soc: Default::default(),
-        agent: Default::default(),
+        ..Pipeline::default()
     };
     let (state, _worker) = picket_server::prepare(&cfg, store.clone(), pipeline)
         .await

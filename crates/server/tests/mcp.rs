@@ -9,11 +9,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use picket_agent::tools::{self, PROPOSE_ACTION};
 use picket_audit::AuditKind;
-use picket_ingest::Normalizer;
 use picket_policy::Proposer;
 use picket_server::{Auditor, Auth, Pipeline, Role, ServerConfig};
 use picket_store::{ActionState, IncidentFilter, SqliteStore, Store};
-use picket_triage::{Knowledge, TriageConfig};
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -60,19 +58,8 @@ impl Server {
             picket_audit::Redactor::new(Vec::<String>::new()),
         );
         let pipeline = Pipeline {
-            normalizer: Normalizer::default(),
-            mappings: Vec::new(),
-            triage: TriageConfig::default(),
-            knowledge: Knowledge::default(),
-            warninglists: None,
-            enricher: None,
             auditor: Some(auditor.clone()),
-            policy: None,
-            responders: Default::default(),
-            playbooks: Vec::new(),
-            response: Default::default(),
-            soc: Default::default(),
-            agent: Default::default(),
+            ..Pipeline::default()
         };
         let auth = Auth::with_tokens([
             ("ship".to_owned(), Role::Ingest, INGEST.to_owned()),
