@@ -1,5 +1,6 @@
 //! How the persisted rate changes as the store grows: BLOCKS blocks of 200,000 synthetic alerts
-//! (2.6 KB raw, 20 observables), 2,000 per commit, into one fresh SQLite store under the temp dir.
+//! (a shared 2.8 KB CrowdStrike sample as raw, made unique per alert; 20 observables), 2,000 per
+//! commit, into one fresh SQLite store under the temp dir.
 //! Alert ids are hashes, as in production; with `SEQ=1` they are time-ordered instead, which shows
 //! what the random-key unique index costs. Figures: docs/performance.md.
 //!
@@ -27,8 +28,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "severity": "high", "message": "m".repeat(300),
         "entities": {"hosts": [{"hostname": "h1", "ip": "10.0.0.1"}], "urls": ["http://x.example/"]},
         "observables": observables,
-        "raw_sha256": "ab", "raw": "r".repeat(2600)
+        "raw_sha256": "ab", "raw": ""
     }))?;
+    let sample = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/alerts/crowdstrike/streaming_eppdetectionsummaryevent_eicar_high.json"),
+    )?;
+    let sample = sample
+        .trim_start()
+        .strip_prefix('{')
+        .ok_or("sample is not an object")?;
     let mut n = 0u64;
     for b in 0..blocks {
         let t = std::time::Instant::now();
@@ -37,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|_| {
                     n += 1;
                     let mut a = base.clone();
+                    a.raw = format!("{{\"n\":{n},{sample}");
                     a.id = if sequential {
                         format!("al_{n:024}")
                     } else {

@@ -55,3 +55,137 @@ async fn open_creates_the_directory_and_the_database_file() {
     store.ping().await.expect("ping");
     assert!(nested.join("picket.db").exists());
 }
+
+/// The raw record comes back byte for byte however it was kept: packed (a large vendor alert), as
+/// text (short, or not worth packing), or as text written by an earlier version. A packed record is
+/// readable with the standard tools, as the store documents.
+#[tokio::test]
+async fn raw_records_come_back_exactly_packed_or_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/alerts/crowdstrike/streaming_detectionsummaryevent_ngav_pup.json",
+    );
+    let vendor = std::fs::read_to_string(&sample).expect("shared CrowdStrike sample");
+    // Not worth packing: pseudo-random text (an xorshift stream, 2 KB).
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise: String = (0..2048)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    let mut alerts = Vec::new();
+    for (tag, raw) in [
+        ("small", "{\"a\":\"é\"}".to_owned()),
+        ("vendor", vendor.clone()),
+        ("noise", noise),
+    ] {
+        let mut a = suite::alert(tag, 0, "5710", "web01");
+        a.raw_sha256 = picket_core::hash::sha256_hex(raw.as_bytes());
+        a.raw = raw;
+        alerts.push(a);
+    }
+    store.insert_alerts(&alerts).await.expect("insert");
+    for a in &alerts {
+        let got = store.get_alert(&a.id).await.expect("get").expect("stored");
+        assert_eq!(got.alert.raw, a.raw, "{}", a.id);
+    }
+    let pending = store.pending_alerts(10).await.expect("pending");
+    assert_eq!(
+        pending.iter().map(|p| &p.alert.raw).collect::<Vec<_>>(),
+        alerts.iter().map(|a| &a.raw).collect::<Vec<_>>()
+    );
+
+    let db = dir.path().join("picket.db");
+    let sqlite = |sql: &str| {
+        let out = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .current_dir(dir.path())
+            .output()
+            .expect("sqlite3 (apt package sqlite3)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    assert_eq!(
+        sqlite("SELECT typeof(raw) FROM alerts ORDER BY seq"),
+        "text\nblob\ntext\n"
+    );
+    let vendor_id = &alerts[1].id;
+    let stored = sqlite(&format!(
+        "SELECT length(raw) FROM alerts WHERE id = '{vendor_id}'"
+    ));
+    let stored: usize = stored.trim().parse().expect("length");
+    assert!(
+        stored * 4 < vendor.len() * 3,
+        "{stored} of {}",
+        vendor.len()
+    );
+    sqlite(&format!(
+        "SELECT writefile('raw.lz4', raw) FROM alerts WHERE id = '{vendor_id}'"
+    ));
+    let out = std::process::Command::new("lz4")
+        .args(["-dc", "raw.lz4"])
+        .current_dir(dir.path())
+        .output()
+        .expect("lz4 (apt package lz4)");
+    assert!(out.status.success());
+    assert_eq!(out.stdout, vendor.as_bytes());
+
+    // A row written before records were packed holds its record as text, whatever its size.
+    std::fs::write(dir.path().join("vendor.json"), &vendor).expect("write");
+    sqlite(&format!(
+        "UPDATE alerts SET raw = CAST(readfile('vendor.json') AS TEXT) WHERE id = '{vendor_id}'"
+    ));
+    assert_eq!(
+        sqlite("SELECT typeof(raw) FROM alerts ORDER BY seq"),
+        "text\ntext\ntext\n"
+    );
+    let got = store
+        .get_alert(vendor_id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got.alert.raw, vendor);
+    store.close().await;
+}
+
+/// WAL pages are copied back into the database by the store's checkpointer after a batch, well
+/// before the WAL reaches the size at which the writer would do it inside a commit.
+#[tokio::test]
+async fn the_checkpointer_copies_the_wal_back_after_a_batch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let db = dir.path().join("picket.db");
+    let before = std::fs::metadata(&db).expect("db").len();
+    let filler = "x".repeat(300);
+    let alerts: Vec<_> = (0..2000)
+        .map(|i| {
+            let mut a = suite::alert(&format!("ck{i}"), i, "5710", "web01");
+            a.message = format!("{i} {filler}");
+            a
+        })
+        .collect();
+    store.insert_alerts(&alerts).await.expect("insert");
+    // About 1.5 MB of pages, far below the writer's own threshold (64 MB of WAL).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = std::fs::metadata(&db).expect("db").len();
+        if now > before + 1_000_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "picket.db stayed at {now} bytes (was {before}): nothing was checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    store.close().await;
+}

@@ -4,10 +4,21 @@
 //! returns (an acknowledged alert survives a power cut), and readers never block the writer. Writes go
 //! through a pool of one connection: SQLite has one writer anyway, and serialising them in-process
 //! avoids `SQLITE_BUSY` upgrades between deferred transactions. Reads use their own small pool.
+//!
+//! Write path tuning (figures in `docs/performance.md`):
+//! * the writer keeps a [`WRITER_CACHE_KIB`] page cache, so a batch of alerts does not spill pages to
+//!   the WAL before its commit and the id index's inner pages stay in memory;
+//! * statement journals (multi-row inserts need one) live in memory (`temp_store = MEMORY`);
+//! * WAL pages are copied back into the database by a checkpointer on its own connection (and so its
+//!   own thread) after each batch of alerts, instead of by the writer inside its commit. The writer
+//!   still checkpoints itself if the WAL reaches [`WRITER_AUTOCHECKPOINT`] pages, so the WAL stays
+//!   bounded if the checkpointer falls behind, and a WAL left larger than [`WAL_SIZE_LIMIT`] is
+//!   truncated back once it has been copied.
 
 mod actions;
 mod incidents;
 mod investigations;
+mod raw;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +32,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use tokio::sync::mpsc;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
@@ -35,11 +47,28 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READERS: u32 = 4;
 
+/// Page cache of the writer connection (`PRAGMA cache_size`), KiB.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// WAL size, in pages, at which the writer checkpoints by itself (SQLite's default is 1,000).
+const WRITER_AUTOCHECKPOINT: u32 = 16_000;
+/// `PRAGMA journal_size_limit`: a WAL file grown past this is truncated back after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// The SQLite [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// `None` for an in-memory store.
+    checkpointer: Option<Checkpointer>,
+}
+
+/// The connection that copies the WAL back into the database, and what wakes its task. The task
+/// ends when the store is closed or its last clone dropped.
+#[derive(Debug, Clone)]
+struct Checkpointer {
+    pool: SqlitePool,
+    wake: mpsc::Sender<()>,
 }
 
 impl SqliteStore {
@@ -59,14 +88,28 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(
+                opts.clone()
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    .pragma("temp_store", "MEMORY")
+                    .pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT.to_string())
+                    .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string()),
+            )
             .await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .connect_with(opts.clone())
+            .await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(opts)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            checkpointer: Some(Checkpointer::spawn(pool)),
+        })
     }
 
     /// A private database in memory, for tests. One connection serves reads and writes (each
@@ -89,7 +132,40 @@ impl SqliteStore {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
+            checkpointer: None,
         })
+    }
+
+    /// Asks the checkpointer to copy the WAL into the database; returns at once.
+    fn wake_checkpointer(&self) {
+        if let Some(c) = &self.checkpointer {
+            // Full means a wake-up is already pending, which covers this one.
+            let _ = c.wake.try_send(());
+        }
+    }
+}
+
+impl Checkpointer {
+    /// Runs `PRAGMA wal_checkpoint(PASSIVE)` on `pool` each time it is woken: it copies what it can
+    /// without waiting for the writer or readers, so neither is ever blocked by it.
+    fn spawn(pool: SqlitePool) -> Self {
+        let (wake, mut woken) = mpsc::channel::<()>(1);
+        let task_pool = pool.clone();
+        tokio::spawn(async move {
+            while woken.recv().await.is_some() {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&task_pool)
+                    .await
+                {
+                    if task_pool.is_closed() {
+                        break;
+                    }
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the writer will checkpoint instead");
+                }
+            }
+            task_pool.close().await;
+        });
+        Self { pool, wake }
     }
 }
 
@@ -139,44 +215,50 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.pool.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
 
     async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>> {
         let now = micros(Timestamp::now());
-        // Serialize outside the transaction: the writer connection is held for as short as possible.
-        let rows: Vec<(&Alert, String, String)> = alerts
-            .iter()
-            .map(|a| {
-                let normalized = normalized_json(a)
-                    .map_err(|e| StoreError::corrupt(format!("alert {}", a.id), e))?;
-                Ok((a, picket_triage::knowledge::rule_key(a), normalized))
-            })
-            .collect::<Result<_>>()?;
         let mut inserted: HashMap<String, bool> = HashMap::with_capacity(alerts.len());
+        // Multi-row statements: one round trip to SQLite's thread per chunk, not per alert. The first
+        // chunk is serialized before the transaction begins, each next one while SQLite's thread
+        // inserts the one before, so the writer connection is held briefly and both cores work.
+        let mut chunks = alerts.chunks(INSERT_CHUNK);
+        let mut rows = chunks.next().map(alert_rows).transpose()?;
         let mut tx = self.writer.begin().await?;
-        // Multi-row statements: one round trip to SQLite's thread per chunk, not per alert.
-        for chunk in rows.chunks(INSERT_CHUNK) {
+        while let Some(chunk) = rows.take() {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, status) ",
             );
-            q.push_values(chunk, |mut b, (a, rule_key, normalized)| {
-                b.push_bind(a.id.as_str())
-                    .push_bind(a.format.as_str())
-                    .push_bind(rule_key.as_str())
-                    .push_bind(micros(a.time))
+            q.push_values(&chunk, |mut b, row| {
+                b.push_bind(row.alert.id.as_str())
+                    .push_bind(row.alert.format.as_str())
+                    .push_bind(row.rule_key.as_str())
+                    .push_bind(micros(row.alert.time))
                     .push_bind(now)
-                    .push_bind(a.raw_sha256.as_str())
-                    .push_bind(a.raw.as_str())
-                    .push_bind(normalized.as_str())
-                    .push_bind("pending");
+                    .push_bind(row.alert.raw_sha256.as_str());
+                match &row.raw {
+                    raw::RawCell::Text(s) => b.push_bind(*s),
+                    raw::RawCell::Lz4(bytes) => b.push_bind(bytes.as_slice()),
+                };
+                b.push_bind(row.normalized.as_str()).push_bind("pending");
             });
             q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
-            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-            inserted.extend(ids.into_iter().map(|id| (id, true)));
+            // `join!` polls the insert first, which hands the statement to SQLite's thread.
+            let (ids, next) = tokio::join!(
+                q.build_query_scalar::<String>().fetch_all(&mut *tx),
+                async { chunks.next().map(alert_rows).transpose() }
+            );
+            inserted.extend(ids?.into_iter().map(|id| (id, true)));
+            rows = next?;
         }
         tx.commit().await?;
+        self.wake_checkpointer();
         // The first occurrence of an inserted id is the insert; everything else is a duplicate.
         Ok(alerts
             .iter()
@@ -204,7 +286,11 @@ impl Store for SqliteStore {
                 Ok(PendingAlert {
                     seq: r.try_get("seq")?,
                     received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
-                    alert: decode_alert(r.try_get("normalized")?, r.try_get("raw")?, &id)?,
+                    alert: decode_alert(
+                        r.try_get("normalized")?,
+                        raw::unpack(&r, "raw", &id)?,
+                        &id,
+                    )?,
                 })
             })
             .collect()
@@ -262,7 +348,7 @@ impl Store for SqliteStore {
             received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
             status: AlertStatus::parse(&status)
                 .ok_or_else(|| StoreError::corrupt("alerts.status", status))?,
-            alert: decode_alert(r.try_get("normalized")?, r.try_get("raw")?, id)?,
+            alert: decode_alert(r.try_get("normalized")?, raw::unpack(&r, "raw", id)?, id)?,
         }))
     }
 
@@ -786,6 +872,30 @@ struct NormalizedRow<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     observables: &'a [picket_core::Observable],
     raw_sha256: &'a str,
+}
+
+/// An alert as it is inserted: its rule key, stored form and raw record as kept.
+struct AlertRow<'a> {
+    alert: &'a Alert,
+    rule_key: String,
+    normalized: String,
+    raw: raw::RawCell<'a>,
+}
+
+/// The rows for the alerts of `chunk`.
+fn alert_rows(chunk: &[Alert]) -> Result<Vec<AlertRow<'_>>> {
+    chunk
+        .iter()
+        .map(|a| {
+            Ok(AlertRow {
+                alert: a,
+                rule_key: picket_triage::knowledge::rule_key(a),
+                normalized: normalized_json(a)
+                    .map_err(|e| StoreError::corrupt(format!("alert {}", a.id), e))?,
+                raw: raw::pack(&a.raw),
+            })
+        })
+        .collect()
 }
 
 fn normalized_json(a: &Alert) -> serde_json::Result<String> {
