@@ -6,6 +6,7 @@
 
 mod error;
 mod model;
+mod pages;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ pub use model::{
     IncidentFilter, IncidentLifecycle, InsertOutcome, InvestigationRecord, LifecycleEvent,
     PendingAlert, StoreStats, StoredAlert, TriageCommit, UndoPlan, VerdictRecord, lifecycle_events,
 };
+pub use pages::IncidentPages;
 pub use sqlite::SqliteStore;
 
 /// Everything the server and the triage worker keep across restarts.

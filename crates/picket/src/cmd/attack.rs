@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
 use picket_intel::AttackCatalog;
 use picket_intel::attack::Unresolved;
-use picket_store::{IncidentFilter, Store};
+use picket_store::{IncidentFilter, IncidentPages, Store};
 
 use super::pipeline;
 
@@ -149,18 +149,12 @@ fn coverage(
             rt.block_on(async {
                 let store = super::persist::open(data_dir).await?;
                 let mut all = Vec::new();
-                let mut filter = IncidentFilter {
+                let mut pages = IncidentPages::new(IncidentFilter {
                     limit: 1000,
                     ..IncidentFilter::default()
-                };
-                loop {
-                    let page = store.list_incidents(&filter).await?;
-                    let n = page.len();
+                });
+                while let Some(page) = pages.next(&store).await? {
                     all.extend(page);
-                    if n < filter.limit as usize {
-                        break;
-                    }
-                    filter.offset += filter.limit;
                 }
                 store.close().await;
                 anyhow::Ok(all)

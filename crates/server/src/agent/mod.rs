@@ -272,25 +272,19 @@ pub(crate) async fn reindex(
     store: &dyn Store,
     index: &Arc<picket_search::IncidentIndex>,
 ) -> Result<u64, StoreError> {
-    let mut filter = picket_store::IncidentFilter {
+    let mut pages = picket_store::IncidentPages::new(picket_store::IncidentFilter {
         limit: 1000,
         ..picket_store::IncidentFilter::default()
-    };
+    });
     let mut n = 0;
-    loop {
-        let page = store.list_incidents(&filter).await?;
-        let got = page.len();
-        n += got as u64;
+    while let Some(page) = pages.next(store).await? {
+        n += page.len() as u64;
         let index = index.clone();
         let res = tokio::task::spawn_blocking(move || index.upsert(&page)).await;
         if let Ok(Err(e)) = res {
             tracing::warn!(error = %e, "re-indexing incidents failed");
             break;
         }
-        if got < filter.limit as usize {
-            break;
-        }
-        filter.offset += filter.limit;
     }
     Ok(n)
 }

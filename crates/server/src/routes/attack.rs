@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use jiff::Timestamp;
-use picket_store::IncidentFilter;
+use picket_store::{IncidentFilter, IncidentPages};
 use picket_triage::coverage::CoverageRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 /// At most this many incidents (the most recent) are counted per request.
-const MAX_INCIDENTS: u32 = 100_000;
+const MAX_INCIDENTS: u64 = 100_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct CoverageQuery {
@@ -57,20 +57,15 @@ pub(crate) async fn coverage(
                 .map_err(|e| ApiError::bad_request(format!("since: not an RFC 3339 time: {e}")))
         })
         .transpose()?;
-    let mut filter = IncidentFilter {
+    let mut pages = IncidentPages::new(IncidentFilter {
         since,
         limit: 1000,
         ..IncidentFilter::default()
-    };
+    })
+    .at_most(MAX_INCIDENTS);
     let mut all = Vec::new();
-    loop {
-        let page = state.store().list_incidents(&filter).await?;
-        let n = page.len();
+    while let Some(page) = pages.next(state.store()).await? {
         all.extend(page);
-        if n < filter.limit as usize || filter.offset + filter.limit >= MAX_INCIDENTS {
-            break;
-        }
-        filter.offset += filter.limit;
     }
     let catalog = state.engine()?.knowledge().attack.clone();
     Ok(Json(Coverage {

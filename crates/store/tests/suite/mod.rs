@@ -11,8 +11,8 @@ use picket_core::{
     Scope, Severity, SourceFormat, Verdict,
 };
 use picket_store::{
-    AlertStatus, DeadLetter, IncidentFilter, InsertOutcome, Store, StoreError, TriageCommit,
-    VerdictRecord,
+    AlertStatus, DeadLetter, IncidentFilter, IncidentPages, InsertOutcome, Store, StoreError,
+    TriageCommit, VerdictRecord,
 };
 
 /// A backend under test. `new` makes an empty database; `open` opens it (again), as a restarted
@@ -33,6 +33,7 @@ macro_rules! store_test_suite {
             pending_alerts_come_in_insertion_order_until_processed,
             alerts_since_replays_processed_alerts_by_time,
             incident_filters_and_paging,
+            incident_pages_read_every_selected_incident_once,
             merged_incident_is_superseded_not_listed,
             dead_letters_keep_invalid_utf8_bytes,
             verdicts_become_feedback_on_the_incident_rules,
@@ -268,6 +269,59 @@ pub(crate) async fn alerts_since_replays_processed_alerts_by_time<H: Harness>() 
     assert!(since.iter().all(|a| a.raw.is_empty()));
     assert_eq!(since[0].rule, batch[2].rule);
     assert_eq!(s.latest_processed_time().await.unwrap(), Some(ts(30)));
+}
+
+pub(crate) async fn incident_pages_read_every_selected_incident_once<H: Harness>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let five: Vec<Incident> = (0..5)
+        .map(|i| {
+            incident(
+                &format!("inc_{i}"),
+                &[],
+                Verdict::Suspicious,
+                Priority::P3,
+                i * 10,
+                i * 10 + 5,
+            )
+        })
+        .collect();
+    s.upsert_incidents(&five).await.unwrap();
+    let read = |pages: IncidentPages| {
+        let s = s.clone();
+        async move {
+            let mut pages = pages;
+            let mut sizes = Vec::new();
+            let mut seen = Vec::new();
+            while let Some(page) = pages.next(s.as_ref()).await.unwrap() {
+                sizes.push(page.len());
+                seen.extend(page.into_iter().map(|i| i.id));
+            }
+            (sizes, seen)
+        }
+    };
+    let by_two = IncidentFilter {
+        limit: 2,
+        ..IncidentFilter::default()
+    };
+    let (sizes, seen) = read(IncidentPages::new(by_two.clone())).await;
+    assert_eq!(sizes, [2, 2, 1]);
+    assert_eq!(
+        seen,
+        ["inc_4", "inc_3", "inc_2", "inc_1", "inc_0"],
+        "newest first, each once"
+    );
+    let (sizes, seen) = read(IncidentPages::new(by_two.clone()).at_most(3)).await;
+    assert_eq!(sizes, [2, 1]);
+    assert_eq!(seen, ["inc_4", "inc_3", "inc_2"]);
+    let (sizes, _) = read(IncidentPages::new(IncidentFilter {
+        offset: 4,
+        ..by_two.clone()
+    }))
+    .await;
+    assert_eq!(sizes, [1], "starts at the filter's offset");
+    let (sizes, _) = read(IncidentPages::new(IncidentFilter { limit: 0, ..by_two })).await;
+    assert!(sizes.is_empty(), "a page size of 0 reads nothing");
 }
 
 pub(crate) async fn incident_filters_and_paging<H: Harness>() {
