@@ -40,8 +40,7 @@ impl IncidentPages {
         let left = self.at_most - self.read;
         let mut filter = self.filter.clone();
         filter.limit = u32::try_from(left).map_or(filter.limit, |l| l.min(filter.limit));
-        let mut page = store.list_incidents(&filter).await?;
-        page.truncate(filter.limit as usize);
+        let page = store.list_incidents(&filter).await?;
         if page.len() < filter.limit as usize {
             self.done = true;
         }

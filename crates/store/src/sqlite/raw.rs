@@ -3,8 +3,8 @@
 //! A record of at least [`MIN_PACKED`] bytes is stored as an LZ4 frame (a BLOB) when that saves at
 //! least an eighth of it; anything else, and every row written before, is the record as TEXT. The
 //! value's storage class says which (`typeof(raw)`), and reading gives back the exact bytes
-//! received, whose SHA-256 is `raw_sha256`. Vendor alerts shrink to about half, so a batch writes
-//! half the pages and most rows fit one page without an overflow chain (`docs/decisions.md`).
+//! received, whose SHA-256 is `raw_sha256`. Vendor alerts shrink to about 55%, so a batch writes
+//! fewer pages and more rows fit one page without an overflow chain (`docs/decisions.md`).
 //!
 //! From the `sqlite3` shell, a packed record is read with the standard `lz4` tool:
 //! `SELECT writefile('raw.lz4', raw) FROM alerts WHERE id = '…';` then `lz4 -dc raw.lz4`.
