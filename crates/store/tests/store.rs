@@ -56,9 +56,9 @@ async fn open_creates_the_directory_and_the_database_file() {
     assert!(nested.join("picket.db").exists());
 }
 
-/// The raw record comes back byte for byte however it was kept: packed (a large vendor alert), as
-/// text (short, or not worth packing), or as text written by an earlier version. A packed record is
-/// readable with the standard tools, as the store documents.
+/// The raw record and the normalized alert come back exactly however they were kept: packed
+/// together (a large vendor alert), as text (short, or not worth packing), or in the forms earlier
+/// versions wrote. A packed row is readable with the standard tools, as the store documents.
 #[tokio::test]
 async fn raw_records_come_back_exactly_packed_or_not() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -114,46 +114,91 @@ async fn raw_records_come_back_exactly_packed_or_not() {
         );
         String::from_utf8(out.stdout).expect("utf-8")
     };
+    // The vendor alert is packed with its normalized JSON in one frame; the others stay plain.
     assert_eq!(
-        sqlite("SELECT typeof(raw) FROM alerts ORDER BY seq"),
-        "text\nblob\ntext\n"
+        sqlite("SELECT typeof(raw), raw_len, length(normalized) > 0 FROM alerts ORDER BY seq"),
+        format!("text||1\nblob|{}|0\ntext||1\n", vendor.len())
     );
     let vendor_id = &alerts[1].id;
-    let stored = sqlite(&format!(
+    let stored: usize = sqlite(&format!(
         "SELECT length(raw) FROM alerts WHERE id = '{vendor_id}'"
-    ));
-    let stored: usize = stored.trim().parse().expect("length");
+    ))
+    .trim()
+    .parse()
+    .expect("length");
     assert!(
         stored * 4 < vendor.len() * 3,
         "{stored} of {}",
         vendor.len()
     );
+    // Readable with the standard tools: the record, then the normalized JSON.
     sqlite(&format!(
-        "SELECT writefile('raw.lz4', raw) FROM alerts WHERE id = '{vendor_id}'"
+        "SELECT writefile('row.lz4', raw) FROM alerts WHERE id = '{vendor_id}'"
     ));
     let out = std::process::Command::new("lz4")
-        .args(["-dc", "raw.lz4"])
+        .args(["-dc", "row.lz4"])
         .current_dir(dir.path())
         .output()
         .expect("lz4 (apt package lz4)");
     assert!(out.status.success());
-    assert_eq!(out.stdout, vendor.as_bytes());
+    let (record, json) = out.stdout.split_at(vendor.len());
+    assert_eq!(record, vendor.as_bytes());
+    let json: serde_json::Value = serde_json::from_slice(json).expect("normalized JSON");
+    assert_eq!(json["id"], vendor_id.as_str());
+    assert_eq!(json["raw_sha256"], alerts[1].raw_sha256.as_str());
 
-    // A row written before records were packed holds its record as text, whatever its size.
+    // Rows written by earlier versions: the record alone as an LZ4 frame beside the JSON as text,
+    // and both as text.
+    let json = String::from_utf8(out.stdout[vendor.len()..].to_vec()).expect("utf-8");
     std::fs::write(dir.path().join("vendor.json"), &vendor).expect("write");
-    sqlite(&format!(
-        "UPDATE alerts SET raw = CAST(readfile('vendor.json') AS TEXT) WHERE id = '{vendor_id}'"
-    ));
-    assert_eq!(
-        sqlite("SELECT typeof(raw) FROM alerts ORDER BY seq"),
-        "text\ntext\ntext\n"
-    );
-    let got = store
-        .get_alert(vendor_id)
-        .await
-        .expect("get")
-        .expect("stored");
-    assert_eq!(got.alert.raw, vendor);
+    std::fs::write(dir.path().join("normalized.json"), &json).expect("write");
+    let out = std::process::Command::new("lz4")
+        .args(["-f", "vendor.json", "vendor.lz4"])
+        .current_dir(dir.path())
+        .output()
+        .expect("lz4");
+    assert!(out.status.success());
+    let older = |raw: &str| {
+        sqlite(&format!(
+            "UPDATE alerts SET raw = {raw}, normalized = CAST(readfile('normalized.json') AS TEXT),
+             raw_len = NULL WHERE id = '{vendor_id}'"
+        ));
+    };
+    for (raw, class) in [
+        ("readfile('vendor.lz4')", "blob"),
+        ("CAST(readfile('vendor.json') AS TEXT)", "text"),
+    ] {
+        older(raw);
+        assert_eq!(
+            sqlite(&format!(
+                "SELECT typeof(raw), raw_len FROM alerts WHERE id = '{vendor_id}'"
+            )),
+            format!("{class}|\n")
+        );
+        let got = store
+            .get_alert(vendor_id)
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(got.alert, alerts[1], "{class}");
+    }
+
+    // A damaged row is an error naming the alert, not a panic or a wrong record: a split point
+    // inside the record, one past the end, a frame cut short.
+    for (raw, raw_len) in [
+        ("readfile('row.lz4')", "7"),
+        ("readfile('row.lz4')", "1000000000"),
+        ("substr(readfile('row.lz4'), 1, 100)", "7"),
+    ] {
+        sqlite(&format!(
+            "UPDATE alerts SET raw = {raw}, normalized = '', raw_len = {raw_len} WHERE id = '{vendor_id}'"
+        ));
+        let err = store.get_alert(vendor_id).await.expect_err("damaged row");
+        assert!(
+            err.to_string().contains(vendor_id.as_str()),
+            "{raw} {raw_len}: {err}"
+        );
+    }
     store.close().await;
 }
 

@@ -20,7 +20,7 @@ mod incidents;
 mod investigations;
 mod raw;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -224,16 +224,37 @@ impl Store for SqliteStore {
 
     async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>> {
         let now = micros(Timestamp::now());
-        let mut inserted: HashMap<String, bool> = HashMap::with_capacity(alerts.len());
+        let distinct = alerts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<HashSet<_>>()
+            .len();
         // Multi-row statements: one round trip to SQLite's thread per chunk, not per alert. The first
         // chunk is serialized before the transaction begins, each next one while SQLite's thread
         // inserts the one before, so the writer connection is held briefly and both cores work.
-        let mut chunks = alerts.chunks(INSERT_CHUNK);
+        // The inserts return no rows (a row per alert, sent back one by one, kept SQLite's thread
+        // waiting on this one): what was inserted is told by the count of changed rows, and only
+        // when that falls short of the batch's distinct ids by reading which rows are new.
+        // `OR IGNORE` skips a row whose id is stored; it would also skip one breaking a NOT NULL or
+        // CHECK constraint, which the values bound here never do. With no way left to abort midway,
+        // SQLite keeps no statement journal (a copy of every page each insert touches).
+        // The first chunk is small, so SQLite's thread starts early.
+        let (head, tail) = alerts.split_at(alerts.len().min(FIRST_CHUNK));
+        let mut chunks = std::iter::once(head)
+            .filter(|c| !c.is_empty())
+            .chain(tail.chunks(INSERT_CHUNK));
         let mut rows = chunks.next().map(alert_rows).transpose()?;
         let mut tx = self.writer.begin().await?;
+        // AUTOINCREMENT: every row inserted below gets a `seq` above this one.
+        let before: i64 = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'alerts'), 0)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut changed = 0u64;
         while let Some(chunk) = rows.take() {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, status) ",
+                "INSERT OR IGNORE INTO alerts (id, format, rule_key, time, received_at, raw_sha256, raw, normalized, raw_len, status) ",
             );
             q.push_values(&chunk, |mut b, row| {
                 b.push_bind(row.alert.id.as_str())
@@ -242,39 +263,57 @@ impl Store for SqliteStore {
                     .push_bind(micros(row.alert.time))
                     .push_bind(now)
                     .push_bind(row.alert.raw_sha256.as_str());
-                match &row.raw {
-                    raw::RawCell::Text(s) => b.push_bind(*s),
-                    raw::RawCell::Lz4(bytes) => b.push_bind(bytes.as_slice()),
+                match &row.cells {
+                    raw::Cells::Plain { raw, normalized } => b
+                        .push_bind(*raw)
+                        .push_bind(normalized.as_str())
+                        .push_bind(None::<i64>),
+                    raw::Cells::Packed { frame, raw_len } => b
+                        .push_bind(frame.as_slice())
+                        .push_bind("")
+                        .push_bind(*raw_len),
                 };
-                b.push_bind(row.normalized.as_str()).push_bind("pending");
+                b.push_bind("pending");
             });
-            q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
             // `join!` polls the insert first, which hands the statement to SQLite's thread.
-            let (ids, next) = tokio::join!(
-                q.build_query_scalar::<String>().fetch_all(&mut *tx),
-                async { chunks.next().map(alert_rows).transpose() }
-            );
-            inserted.extend(ids?.into_iter().map(|id| (id, true)));
+            let (done, next) = tokio::join!(q.build().execute(&mut *tx), async {
+                chunks.next().map(alert_rows).transpose()
+            });
+            changed += done?.rows_affected();
             rows = next?;
         }
+        let fresh: Option<HashSet<String>> = if usize::try_from(changed).ok() == Some(distinct) {
+            None
+        } else {
+            Some(
+                sqlx::query_scalar("SELECT id FROM alerts WHERE seq > ?1")
+                    .bind(before)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            )
+        };
         tx.commit().await?;
         self.wake_checkpointer();
         // The first occurrence of an inserted id is the insert; everything else is a duplicate.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(distinct);
         Ok(alerts
             .iter()
-            .map(|a| match inserted.get_mut(&a.id) {
-                Some(fresh) if *fresh => {
-                    *fresh = false;
-                    InsertOutcome::Inserted
+            .map(|a| {
+                let new_here = seen.insert(a.id.as_str());
+                match &fresh {
+                    _ if !new_here => InsertOutcome::Duplicate,
+                    Some(fresh) if !fresh.contains(&a.id) => InsertOutcome::Duplicate,
+                    _ => InsertOutcome::Inserted,
                 }
-                _ => InsertOutcome::Duplicate,
             })
             .collect())
     }
 
     async fn pending_alerts(&self, limit: u32) -> Result<Vec<PendingAlert>> {
         let rows = sqlx::query(
-            "SELECT seq, id, received_at, raw, normalized FROM alerts
+            "SELECT seq, id, received_at, raw, normalized, raw_len FROM alerts
              WHERE status = 'pending' ORDER BY seq LIMIT ?1",
         )
         .bind(i64::from(limit))
@@ -283,14 +322,11 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
+                let (raw, normalized) = raw::unpack(&r, &id)?;
                 Ok(PendingAlert {
                     seq: r.try_get("seq")?,
                     received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
-                    alert: decode_alert(
-                        r.try_get("normalized")?,
-                        raw::unpack(&r, "raw", &id)?,
-                        &id,
-                    )?,
+                    alert: decode_alert(&normalized, raw, &id)?,
                 })
             })
             .collect()
@@ -312,8 +348,8 @@ impl Store for SqliteStore {
 
     async fn alerts_since(&self, since: Timestamp) -> Result<Vec<Alert>> {
         let rows = sqlx::query(
-            "SELECT id, normalized FROM alerts WHERE status = 'processed' AND time >= ?1
-             ORDER BY time, seq",
+            "SELECT id, raw, normalized, raw_len FROM alerts
+             WHERE status = 'processed' AND time >= ?1 ORDER BY time, seq",
         )
         .bind(micros(since))
         .fetch_all(&self.reader)
@@ -321,7 +357,8 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
-                decode_alert(r.try_get("normalized")?, String::new(), &id)
+                let (_, normalized) = raw::unpack(&r, &id)?;
+                decode_alert(&normalized, String::new(), &id)
             })
             .collect()
     }
@@ -336,19 +373,20 @@ impl Store for SqliteStore {
 
     async fn get_alert(&self, id: &str) -> Result<Option<StoredAlert>> {
         let row = sqlx::query(
-            "SELECT seq, received_at, status, raw, normalized FROM alerts WHERE id = ?1",
+            "SELECT seq, received_at, status, raw, normalized, raw_len FROM alerts WHERE id = ?1",
         )
         .bind(id)
         .fetch_optional(&self.reader)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let status: String = r.try_get("status")?;
+        let (raw, normalized) = raw::unpack(&r, id)?;
         Ok(Some(StoredAlert {
             seq: r.try_get("seq")?,
             received_at: from_micros(r.try_get("received_at")?, "alerts.received_at")?,
             status: AlertStatus::parse(&status)
                 .ok_or_else(|| StoreError::corrupt("alerts.status", status))?,
-            alert: decode_alert(r.try_get("normalized")?, raw::unpack(&r, "raw", id)?, id)?,
+            alert: decode_alert(&normalized, raw, id)?,
         }))
     }
 
@@ -846,8 +884,10 @@ impl Store for SqliteStore {
     }
 }
 
-/// Alerts per multi-row INSERT (9 bound values each, far below SQLite's variable limit).
+/// Alerts per multi-row INSERT (10 bound values each, far below SQLite's variable limit).
 const INSERT_CHUNK: usize = 256;
+/// Alerts in the first multi-row insert of a batch, which SQLite's thread waits for.
+const FIRST_CHUNK: usize = 32;
 
 /// The alert as JSON without its raw bytes (stored in their own column), without cloning it.
 /// The stored form of an alert: every field but `raw` (kept in its own column), written the way
@@ -874,12 +914,11 @@ struct NormalizedRow<'a> {
     raw_sha256: &'a str,
 }
 
-/// An alert as it is inserted: its rule key, stored form and raw record as kept.
+/// An alert as it is inserted: its rule key, and its raw record and stored form as kept.
 struct AlertRow<'a> {
     alert: &'a Alert,
     rule_key: String,
-    normalized: String,
-    raw: raw::RawCell<'a>,
+    cells: raw::Cells<'a>,
 }
 
 /// The rows for the alerts of `chunk`.
@@ -890,9 +929,11 @@ fn alert_rows(chunk: &[Alert]) -> Result<Vec<AlertRow<'_>>> {
             Ok(AlertRow {
                 alert: a,
                 rule_key: picket_triage::knowledge::rule_key(a),
-                normalized: normalized_json(a)
-                    .map_err(|e| StoreError::corrupt(format!("alert {}", a.id), e))?,
-                raw: raw::pack(&a.raw),
+                cells: raw::pack(
+                    &a.raw,
+                    normalized_json(a)
+                        .map_err(|e| StoreError::corrupt(format!("alert {}", a.id), e))?,
+                ),
             })
         })
         .collect()

@@ -29,6 +29,7 @@ macro_rules! store_test_suite {
         $crate::store_test_suite!(@tests $harness;
             insert_is_idempotent,
             duplicate_in_one_batch_is_stored_once,
+            a_large_batch_mixing_stored_repeated_and_new_alerts_tells_each_apart,
             data_and_pending_state_survive_reopen,
             pending_alerts_come_in_insertion_order_until_processed,
             alerts_since_replays_processed_alerts_by_time,
@@ -178,6 +179,49 @@ pub(crate) async fn duplicate_in_one_batch_is_stored_once<H: Harness>() {
         ]
     );
     assert_eq!(s.stats().await.unwrap().alerts, 2);
+}
+
+/// A batch of several hundred alerts (so several multi-row inserts in SQLite) in which some alerts
+/// were stored before, some repeat within the batch across insert boundaries and the rest are new:
+/// each gets its own outcome, in order.
+pub(crate) async fn a_large_batch_mixing_stored_repeated_and_new_alerts_tells_each_apart<
+    H: Harness,
+>() {
+    let h = H::new().await;
+    let s = h.open().await;
+    let stored: Vec<_> = (0..50)
+        .map(|i| alert(&format!("old{i}"), i, "1", "h"))
+        .collect();
+    s.insert_alerts(&stored).await.unwrap();
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..600 {
+        if i % 7 == 0 {
+            batch.push(stored[(i / 7) % stored.len()].clone());
+            expected.push(InsertOutcome::Duplicate);
+        } else if i % 11 == 0 && i > 300 {
+            // The same event as 300 places earlier.
+            batch.push(batch[i - 300].clone());
+            expected.push(InsertOutcome::Duplicate);
+        } else {
+            batch.push(alert(&format!("new{i}"), i as i64, "1", "h"));
+            expected.push(InsertOutcome::Inserted);
+        }
+    }
+    let out = s.insert_alerts(&batch).await.unwrap();
+    assert_eq!(out, expected);
+    let new = expected
+        .iter()
+        .filter(|o| **o == InsertOutcome::Inserted)
+        .count();
+    assert_eq!(s.stats().await.unwrap().alerts, 50 + new as u64);
+    for (a, o) in batch.iter().zip(&out) {
+        let got = s.get_alert(&a.id).await.unwrap().expect("stored");
+        assert_eq!(got.alert, *a, "{o:?}");
+    }
+    // All of it again: nothing new.
+    let again = s.insert_alerts(&batch).await.unwrap();
+    assert!(again.iter().all(|o| *o == InsertOutcome::Duplicate));
 }
 
 pub(crate) async fn data_and_pending_state_survive_reopen<H: Harness>() {
