@@ -202,6 +202,47 @@ async fn raw_records_come_back_exactly_packed_or_not() {
     store.close().await;
 }
 
+/// Two stores on one database (as two processes would be) inserting overlapping batches at the same
+/// time: every alert is stored once and reported inserted by exactly one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_database_insert_each_alert_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = SqliteStore::open(dir.path()).await.expect("open");
+    let second = SqliteStore::open(dir.path()).await.expect("open again");
+    let alerts: Vec<_> = (0..3000)
+        .map(|i| suite::alert(&format!("both{i}"), i, "5710", "web01"))
+        .collect();
+    let mut tasks = Vec::new();
+    for (store, offset) in [(first.clone(), 0), (second.clone(), 500)] {
+        let alerts = alerts.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            // Different batch boundaries, the same alerts.
+            for batch in alerts[offset..]
+                .chunks(700)
+                .chain(alerts[..offset].chunks(700))
+            {
+                let out = store.insert_alerts(batch).await.expect("insert");
+                outcomes.extend(batch.iter().map(|a| a.id.clone()).zip(out));
+            }
+            outcomes
+        }));
+    }
+    let mut inserted = std::collections::HashMap::<String, usize>::new();
+    for t in tasks {
+        for (id, o) in t.await.expect("task") {
+            if o == picket_store::InsertOutcome::Inserted {
+                *inserted.entry(id).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(inserted.len(), alerts.len());
+    assert!(inserted.values().all(|&n| n == 1));
+    assert_eq!(first.stats().await.expect("stats").alerts, 3000);
+    first.close().await;
+    second.close().await;
+}
+
 /// WAL pages are copied back into the database by the store's checkpointer after a batch, well
 /// before the WAL reaches the size at which the writer would do it inside a commit.
 #[tokio::test]

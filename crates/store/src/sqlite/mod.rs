@@ -244,7 +244,9 @@ impl Store for SqliteStore {
             .filter(|c| !c.is_empty())
             .chain(tail.chunks(INSERT_CHUNK));
         let mut rows = chunks.next().map(alert_rows).transpose()?;
-        let mut tx = self.writer.begin().await?;
+        // IMMEDIATE: the write lock is taken (or waited for, if another process holds it) before
+        // the read below, so no other writer can come between that read and the inserts.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // AUTOINCREMENT: every row inserted below gets a `seq` above this one.
         let before: i64 = sqlx::query_scalar(
             "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'alerts'), 0)",
