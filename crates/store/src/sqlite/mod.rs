@@ -224,11 +224,11 @@ impl Store for SqliteStore {
 
     async fn insert_alerts(&self, alerts: &[Alert]) -> Result<Vec<InsertOutcome>> {
         let now = micros(Timestamp::now());
-        let distinct = alerts
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect::<HashSet<_>>()
-            .len();
+        // The first occurrence of an id in the batch is the one that may be inserted; any later
+        // one is a duplicate.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(alerts.len());
+        let first: Vec<bool> = alerts.iter().map(|a| seen.insert(a.id.as_str())).collect();
+        let distinct = seen.len();
         // Multi-row statements: one round trip to SQLite's thread per chunk, not per alert. The first
         // chunk is serialized before the transaction begins, each next one while SQLite's thread
         // inserts the one before, so the writer connection is held briefly and both cores work.
@@ -298,16 +298,14 @@ impl Store for SqliteStore {
         };
         tx.commit().await?;
         self.wake_checkpointer();
-        // The first occurrence of an inserted id is the insert; everything else is a duplicate.
-        let mut seen: HashSet<&str> = HashSet::with_capacity(distinct);
         Ok(alerts
             .iter()
-            .map(|a| {
-                let new_here = seen.insert(a.id.as_str());
-                match &fresh {
-                    _ if !new_here => InsertOutcome::Duplicate,
-                    Some(fresh) if !fresh.contains(&a.id) => InsertOutcome::Duplicate,
-                    _ => InsertOutcome::Inserted,
+            .zip(first)
+            .map(|(a, first)| {
+                if first && fresh.as_ref().is_none_or(|f| f.contains(&a.id)) {
+                    InsertOutcome::Inserted
+                } else {
+                    InsertOutcome::Duplicate
                 }
             })
             .collect())
@@ -891,8 +889,7 @@ const INSERT_CHUNK: usize = 256;
 /// Alerts in the first multi-row insert of a batch, which SQLite's thread waits for.
 const FIRST_CHUNK: usize = 32;
 
-/// The alert as JSON without its raw bytes (stored in their own column), without cloning it.
-/// The stored form of an alert: every field but `raw` (kept in its own column), written the way
+/// The stored form of an alert: every field but `raw` (kept beside it, see `raw.rs`), written the way
 /// `Alert` serializes them, so [`decode_alert`] reads it back with `Alert`'s own `Deserialize`.
 /// Borrowing the fields spares a copy of the alert (and of its raw bytes) per insert.
 #[derive(serde::Serialize)]

@@ -39,8 +39,10 @@ pub(crate) enum Cells<'a> {
 /// The stored form of an alert whose record is `raw` and normalized JSON `normalized`.
 pub(crate) fn pack(raw: &str, normalized: String) -> Cells<'_> {
     let total = raw.len() + normalized.len();
-    let raw_len = i64::try_from(raw.len()).ok();
-    if total < MIN_PACKED || raw_len.is_none() {
+    let Ok(raw_len) = i64::try_from(raw.len()) else {
+        return Cells::Plain { raw, normalized };
+    };
+    if total < MIN_PACKED {
         return Cells::Plain { raw, normalized };
     }
     let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::with_capacity(total / 2));
@@ -50,10 +52,8 @@ pub(crate) fn pack(raw: &str, normalized: String) -> Cells<'_> {
         .and_then(|()| enc.write_all(normalized.as_bytes()))
         .ok()
         .and_then(|()| enc.finish().ok());
-    match (frame, raw_len) {
-        (Some(frame), Some(raw_len)) if frame.len() <= total - total / 8 => {
-            Cells::Packed { frame, raw_len }
-        }
+    match frame {
+        Some(frame) if frame.len() <= total - total / 8 => Cells::Packed { frame, raw_len },
         _ => Cells::Plain { raw, normalized },
     }
 }
